@@ -1,0 +1,25 @@
+# posml — see README.md. `make help` lists the targets.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/posml/posml/internal/cli.version=$(VERSION)
+
+.PHONY: help build test lint demo bench-tracking clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build ./bin/posml
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/posml ./cmd/posml
+
+test: ## the full test suite (installs missing Debian packages, starts PostgreSQL)
+	./scripts/test.sh
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+
+demo: build ## build, create the demo project and start posml on its embedded defaults
+	./scripts/demo.sh
+
+clean: ## remove build output
+	rm -rf bin

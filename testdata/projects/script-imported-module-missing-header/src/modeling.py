@@ -1,0 +1,5 @@
+import os
+
+
+def modeling():
+    print(os.getcwd())

@@ -1,0 +1,9 @@
+from modeling import modeling
+
+
+def train():
+    modeling()
+
+
+if __name__ == "__main__":
+    train()
