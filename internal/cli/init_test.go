@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInitThenValidate is the README's first step: a new project validates,
+// and every Python file of it compiles.
+func TestInitThenValidate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	stdout, stderr, code := run(t, "init", "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "src/train.py") {
+		t.Errorf("init output does not list src/train.py:\n%s", stdout)
+	}
+	stdout, stderr, code = run(t, "validate", dir, "--json", "--now", "2024-03-09T12:00:00Z")
+	if code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var v validation
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Valid || v.Errors != 0 || len(v.Pipelines) == 0 {
+		t.Errorf("validate --json = %+v; want valid with pipelines", v)
+	}
+	for _, p := range v.Pipelines {
+		if len(p.Runs) != previewCount {
+			t.Errorf("pipeline %s previews %d runs; want %d", p.Name, len(p.Runs), previewCount)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "src", "*.py"))
+	if len(files) < 7 {
+		t.Fatalf("scaffold wrote %d Python files; want at least 7", len(files))
+	}
+	args := append([]string{"-m", "py_compile"}, files...)
+	if out, err := exec.Command(testPython(), args...).CombinedOutput(); err != nil {
+		t.Errorf("py_compile: %v\n%s", err, out)
+	}
+}
+
+func TestInitRefusesExistingProject(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "init", "demo", "--dir", dir)
+	if code == 0 {
+		t.Fatal("init into a non-empty directory succeeded")
+	}
+	if !strings.Contains(stderr, dir) {
+		t.Errorf("error %q does not name the directory", stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "keep.txt")); err != nil || string(b) != "mine" {
+		t.Errorf("existing file changed: %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "src")); err == nil {
+		t.Error("init wrote src/ into a non-empty directory")
+	}
+}
+
+func TestInitRejectsBadName(t *testing.T) {
+	_, stderr, code := run(t, "init", "My_Project", "--dir", filepath.Join(t.TempDir(), "x"))
+	if code == 0 || !strings.Contains(stderr, "My_Project") {
+		t.Errorf("init My_Project: exit %d, stderr %q; want an error naming it", code, stderr)
+	}
+}

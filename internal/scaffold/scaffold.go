@@ -1,0 +1,156 @@
+package scaffold
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/posml/posml"
+)
+
+//go:embed all:template
+var files embed.FS
+
+// renamed maps template paths to the paths they are written to.
+var renamed = map[string]string{"gitignore": ".gitignore"}
+
+// nameRE is a DNS label (RFC 1123): the project name is used in pipeline,
+// experiment and model names, URLs and, on a cluster, Kubernetes objects.
+var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// Write creates a new project called name in dir (dir must not exist or be
+// empty). It returns the paths written, relative to dir, slash-separated and
+// sorted. On error nothing is left behind.
+func Write(dir, name string) ([]string, error) {
+	if !nameRE.MatchString(name) {
+		return nil, posml.Errorf(posml.KindInvalid, fmt.Sprintf(
+			"invalid project name %q: use 1 to 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (e.g. iris-knn)", name))
+	}
+	out, err := render(name)
+	if err != nil {
+		return nil, err
+	}
+	created, err := prepare(dir)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, 0, len(out))
+	for p := range out {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var written []string
+	for _, p := range paths {
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(p)), out[p]); err != nil {
+			cleanup(dir, created, written)
+			return nil, fmt.Errorf("scaffold: %w", err)
+		}
+		written = append(written, p)
+	}
+	return paths, nil
+}
+
+// render returns the project's files by path: the templates executed with
+// the project name.
+func render(name string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	data := struct{ Name string }{name}
+	err := fs.WalkDir(files, "template", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "__pycache__" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, ".pyc") {
+			return nil
+		}
+		text, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(p, "template/")
+		t, err := template.New(rel).Option("missingkey=error").Parse(string(text))
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, data); err != nil {
+			return err
+		}
+		if to, ok := renamed[rel]; ok {
+			rel = to
+		}
+		out[rel] = b.Bytes()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scaffold: template: %w", err) // a bug in the embedded template
+	}
+	return out, nil
+}
+
+// prepare makes sure dir exists and is empty; created says whether it made dir.
+func prepare(dir string) (created bool, err error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, fmt.Errorf("scaffold: %w", err)
+		}
+		return true, nil
+	case err != nil:
+		if fi, statErr := os.Stat(dir); statErr == nil && !fi.IsDir() {
+			return false, posml.Errorf(posml.KindExists, fmt.Sprintf("%s exists and is not a directory: choose another directory for the new project", dir))
+		}
+		return false, fmt.Errorf("scaffold: %w", err)
+	case len(entries) > 0:
+		return false, posml.Errorf(posml.KindExists, fmt.Sprintf("directory %s is not empty: a new project goes into a new or empty directory", dir))
+	}
+	return false, nil
+}
+
+func writeFile(p string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p) // we created it: don't leave half a file
+	}
+	return err
+}
+
+// cleanup removes what a failed Write left: dir itself if Write created it,
+// else the files it wrote and the directories that became empty.
+func cleanup(dir string, created bool, written []string) {
+	if created {
+		os.RemoveAll(dir) // best effort: Write already reports the first error
+		return
+	}
+	for _, p := range written {
+		os.Remove(filepath.Join(dir, filepath.FromSlash(p)))
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			os.Remove(filepath.Join(dir, filepath.FromSlash(d))) // fails, harmlessly, unless empty
+		}
+	}
+}
