@@ -37,9 +37,14 @@ func periodAt(loc *time.Location, x int64) period {
 	return p
 }
 
-// maxShift bounds any offset change between two periods; farther from a
-// transition than this, its gap or fold cannot matter.
-const maxShift = 2 * secondsPerDay
+const (
+	// maxShift bounds any offset change between two periods; farther from
+	// a transition than this, its gap or fold cannot matter.
+	maxShift = 2 * secondsPerDay
+	// maxOffset bounds the distance between an instant and its wall clock
+	// (real offsets stay within ±15 hours).
+	maxOffset = 26 * 3600
+)
 
 // foldStart returns the wall value from which the wall times of p occur
 // again after p ends (the clock is set back at p.end), or ok=false when p
@@ -90,7 +95,13 @@ func (s *Schedule) nextFire(lo int64) (int64, bool) {
 		if found {
 			return best, true
 		}
-		cur = p.end
+		// Nothing fires in p. A later fire instant x comes from a matching
+		// wall time w with |w - x| <= maxOffset, so skip to the first one.
+		w, ok := s.cron.nextWall(p.end-maxOffset, maxInstant)
+		if !ok {
+			return 0, false
+		}
+		cur = max(p.end, w-maxOffset)
 	}
 	return 0, false
 }
@@ -117,7 +128,13 @@ func (s *Schedule) prevFire(hi int64) (int64, bool) {
 		if found {
 			return best, true
 		}
-		cur = p.start
+		// Nothing fires in p: skip back to the last matching wall time
+		// that can fire before p.
+		w, ok := s.cron.prevWall(minInstant, p.start+maxOffset)
+		if !ok {
+			return 0, false
+		}
+		cur = min(p.start, w+maxOffset+1)
 	}
 	return 0, false
 }

@@ -214,6 +214,23 @@ func TestNextCalendar(t *testing.T) {
 	})
 }
 
+func TestPrevCalendar(t *testing.T) {
+	runPrev(t, []nextCase{
+		{"feb 29 in new york skips 2100", newYork, "0 0 29 2 *", "2104-03-01T00:00:00-05:00",
+			[]string{"2104-02-29T00:00:00-05:00", "2096-02-29T00:00:00-05:00"}},
+		{"29th includes feb 29", "UTC", "0 0 29 * *", "2020-03-14T00:00:00Z",
+			[]string{"2020-02-29T00:00:00Z", "2020-01-29T00:00:00Z"}},
+		{"29 to the last day includes feb 29", "UTC", "0 0 29-L * *", "2020-03-14T00:00:00Z",
+			[]string{"2020-02-29T00:00:00Z", "2020-01-31T00:00:00Z", "2020-01-30T00:00:00Z"}},
+		{"last day of month", "UTC", "0 0 L * *", "2020-03-14T00:00:00Z",
+			[]string{"2020-02-29T00:00:00Z", "2020-01-31T00:00:00Z"}},
+		{"31st skips short months", "UTC", "0 0 31 * *", "2024-05-01T00:00:00Z",
+			[]string{"2024-03-31T00:00:00Z", "2024-01-31T00:00:00Z"}},
+		{"last friday", "UTC", "0 0 * * L5", "2024-03-01T00:00:00Z",
+			[]string{"2024-02-23T00:00:00Z", "2024-01-26T00:00:00Z"}},
+	})
+}
+
 // TestNextSeconds checks that the seconds of t count (spec §0.3).
 func TestNextSeconds(t *testing.T) {
 	s := mustParse(t, "0 3 * * *", "UTC")
@@ -254,6 +271,28 @@ func TestOnceHasNoTicks(t *testing.T) {
 	}
 	if got := s.Prev(now); !got.IsZero() {
 		t.Errorf("@once Prev = %v; want zero", got)
+	}
+}
+
+func TestExtremeTimes(t *testing.T) {
+	for _, expr := range []string{"* * * * *", "0 0 29 2 *", "30 2 * * 0#5", "0 0 L 12 *"} {
+		t.Run(expr, func(t *testing.T) {
+			s := mustParse(t, expr, newYork)
+			for _, x := range []time.Time{{}, time.Unix(-1<<62, 0), time.Unix(1<<62, 0), time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)} {
+				if n := s.Next(x); !n.IsZero() && !n.After(x) {
+					t.Errorf("Next(%v) = %v; want zero or later", x, n)
+				}
+				if p := s.Prev(x); !p.IsZero() && !p.Before(x) {
+					t.Errorf("Prev(%v) = %v; want zero or earlier", x, p)
+				}
+			}
+			if n := s.Next(time.Time{}); n.IsZero() {
+				t.Errorf("Next(zero time) = zero; want the first fire in year 1")
+			}
+			if p := s.Prev(time.Unix(1<<62, 0)); p.Year() < 9990 {
+				t.Errorf("Prev(far future) = %v; want the last fire before the year 10000", p)
+			}
+		})
 	}
 }
 
@@ -433,10 +472,18 @@ func BenchmarkNext(b *testing.B) {
 }
 
 func BenchmarkPrev(b *testing.B) {
-	s := mustParse(b, "30 2 * * *", newYork)
-	t0 := at(b, "2024-03-11T12:00:00Z")
-	for b.Loop() {
-		s.Prev(t0)
+	benches := []struct{ name, zone, expr, from string }{
+		{"newyork-gap-0230", newYork, "30 2 * * *", "2024-03-11T12:00:00Z"},
+		{"newyork-feb29", newYork, "0 0 29 2 *", "2104-03-01T00:00:00Z"},
+	}
+	for _, bc := range benches {
+		s := mustParse(b, bc.expr, bc.zone)
+		t0 := at(b, bc.from)
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				s.Prev(t0)
+			}
+		})
 	}
 }
 

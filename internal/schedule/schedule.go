@@ -122,7 +122,7 @@ func (s *Schedule) Next(t time.Time) time.Time {
 	if s.cron == nil {
 		return time.Time{}
 	}
-	x, ok := s.nextFire(t.Unix() + 1)
+	x, ok := s.nextFire(max(t.Unix()+1, minInstant))
 	if !ok {
 		return time.Time{}
 	}
@@ -139,7 +139,7 @@ func (s *Schedule) Prev(t time.Time) time.Time {
 	if t.Nanosecond() > 0 {
 		hi++ // fire instants up to and including t's whole second are before t
 	}
-	x, ok := s.prevFire(hi)
+	x, ok := s.prevFire(min(hi, maxInstant))
 	if !ok {
 		return time.Time{}
 	}

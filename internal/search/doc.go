@@ -46,10 +46,11 @@
 // backticks or double quotes (tags.`mlflow.runName`, params."my key"), and
 // everything after the first dot belongs to the key.
 //
-// Values are strings in single or double quotes (taken as written, without
-// unescaping: 'L''Hosp' is L''Hosp, as in MLflow), numbers (integers, decimals,
-// exponents; not hex), and for IN / NOT IN a parenthesised list of quoted
-// strings. Operators are = != > >= < <= LIKE ILIKE IN NOT IN, and for tags
+// Values are strings in single or double quotes, numbers (integers,
+// decimals, exponents; not hex), and for IN / NOT IN a parenthesised list of
+// quoted strings. As in MLflow, a quoted value is taken as written, without
+// unescaping, so the filter tags.t = 'it”s' compares with the five
+// characters between the outer quotes. Operators are = != > >= < <= LIKE ILIKE IN NOT IN, and for tags
 // and params of runs and tags of experiments IS NULL and IS NOT NULL
 // (MLflow 3.x).
 //

@@ -1,7 +1,6 @@
 package search
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -34,15 +33,6 @@ type token struct {
 	text string
 }
 
-// The quoted forms, with sqlparse's escapes. Go's regexp picks the match a
-// backtracking engine would pick, as Python's does, so stray backslashes and
-// doubled quotes end a string where sqlparse ends it.
-var (
-	reSingle   = regexp.MustCompile(`^'(?:''|\\\\|\\'|[^'])*'`)
-	reDouble   = regexp.MustCompile(`^"(?:""|\\\\|\\"|[^"])*"`)
-	reBacktick = regexp.MustCompile("^`(?:``|[^`])*`")
-)
-
 // keywords are the words that never start an identifier.
 var keywords = map[string]bool{
 	"AND": true, "OR": true, "NOT": true, "IN": true, "IS": true,
@@ -52,19 +42,115 @@ var keywords = map[string]bool{
 // opWords are the words sqlparse lexes as comparison operators.
 var opWords = map[string]bool{"LIKE": true, "ILIKE": true, "RLIKE": true, "REGEXP": true}
 
-// lex splits s into tokens; their texts concatenate back to s.
+// lex splits s into tokens; their texts concatenate back to s. It runs in
+// time linear in len(s), whatever s holds.
 func lex(s string) []token {
+	l := &lexer{s: s}
 	toks := make([]token, 0, 16)
 	for i := 0; i < len(s); {
-		n, k := scan(s, i)
+		n, k := l.scan(i)
 		toks = append(toks, token{kind: k, text: s[i : i+n]})
 		i += n
 	}
 	return toks
 }
 
+// lexer holds the input and, computed on first use, where each quoted
+// string and each parenthesis ends.
+type lexer struct {
+	s      string
+	quotes [3][]int32 // per quote character, see quoteEnds
+	parens map[int]int
+}
+
+// quoteChars are the quote characters, indexed as lexer.quotes.
+const quoteChars = "'\"`"
+
+// quoted returns the length of the string quoted with s[i] that starts at i,
+// or 0 if it is never closed. The grammar is sqlparse's:
+//
+//	'(''|\\\\|\\'|[^'])*'   "(""|\\\\|\\"|[^"])*"   `(``|[^`])*`
+//
+// and the match is the one Python's backtracking regexp engine finds.
+func (l *lexer) quoted(i int) int {
+	q := strings.IndexByte(quoteChars, l.s[i])
+	if l.quotes[q] == nil {
+		l.quotes[q] = quoteEnds(l.s, l.s[i])
+	}
+	if e := l.quotes[q][i+1]; e >= 0 {
+		return int(e) + 1 - i
+	}
+	return 0
+}
+
+// quoteEnds computes, for every position p of s, where a backtracking
+// matcher of the body of a q-quoted string that starts at p puts the
+// closing quote (-1: nowhere). At p the matcher tries, in order: a doubled
+// quote, then (for ' and ") an escaped backslash or quote, then any other
+// character, then the closing quote. Each alternative continues at a later
+// position, so one pass from the end settles them all.
+func quoteEnds(s string, q byte) []int32 {
+	end := make([]int32, len(s)+2)
+	end[len(s)] = -1
+	end[len(s)+1] = -1
+	escapes := q != '`'
+	for p := len(s) - 1; p >= 0; p-- {
+		c := s[p]
+		var next byte
+		if p+1 < len(s) {
+			next = s[p+1]
+		}
+		switch {
+		case c == q:
+			end[p] = int32(p)
+			if next == q && end[p+2] >= 0 {
+				end[p] = end[p+2]
+			}
+		case escapes && c == '\\' && p+1 < len(s) && (next == '\\' || next == q):
+			end[p] = end[p+2]
+			if end[p] < 0 {
+				end[p] = end[p+1]
+			}
+		default:
+			end[p] = end[p+1]
+		}
+	}
+	return end
+}
+
+// paren returns the length of the balanced parenthesis that starts at i,
+// quotes respected, or 0 if it is never closed.
+func (l *lexer) paren(i int) int {
+	if l.parens == nil {
+		l.parens = map[int]int{}
+		var open []int
+		for j := 0; j < len(l.s); {
+			switch l.s[j] {
+			case '(':
+				open = append(open, j)
+			case ')':
+				if len(open) > 0 {
+					l.parens[open[len(open)-1]] = j + 1
+					open = open[:len(open)-1]
+				}
+			case '\'', '"', '`':
+				if n := l.quoted(j); n > 0 {
+					j += n
+					continue
+				}
+			}
+			j++
+		}
+	}
+	if e, ok := l.parens[i]; ok {
+		return e - i
+	}
+	return 0
+}
+
 // scan returns the length and kind of the token at s[i:]; the length is > 0.
-func scan(s string, i int) (int, tokKind) {
+func (l *lexer) scan(i int) (int, tokKind) {
+	s := l.s
 	r, w := utf8.DecodeRuneInString(s[i:])
 	switch {
 	case unicode.IsSpace(r):
@@ -78,17 +164,17 @@ func scan(s string, i int) (int, tokKind) {
 		}
 		return j - i, tkSpace
 	case r == '\'':
-		if m := reSingle.FindStringIndex(s[i:]); m != nil {
-			return m[1], tkString
+		if n := l.quoted(i); n > 0 {
+			return n, tkString
 		}
 		return 1, tkOther
 	case r == '"' || r == '`':
-		if n := scanIdent(s, i); n > 0 {
+		if n := l.scanIdent(i); n > 0 {
 			return n, tkIdent
 		}
 		return 1, tkOther
 	case r == '(':
-		if n := scanParen(s, i); n > 0 {
+		if n := l.paren(i); n > 0 {
 			return n, tkParen
 		}
 		return 1, tkOther
@@ -105,7 +191,7 @@ func scan(s string, i int) (int, tokKind) {
 			return n, k
 		}
 		if isDigit(r) { // 1abc: a word, as in sqlparse
-			return scanIdent(s, i), tkIdent
+			return l.scanIdent(i), tkIdent
 		}
 		return 1, tkOther
 	case isWordStart(r):
@@ -118,7 +204,7 @@ func scan(s string, i int) (int, tokKind) {
 			j += w
 		}
 		if j < len(s) && s[j] == '.' { // "in.x" is a name, as in sqlparse
-			return scanIdent(s, i), tkIdent
+			return l.scanIdent(i), tkIdent
 		}
 		up := strings.ToUpper(s[i:j])
 		switch {
@@ -132,7 +218,7 @@ func scan(s string, i int) (int, tokKind) {
 		case keywords[up]:
 			return j - i, tkKeyword
 		}
-		return scanIdent(s, i), tkIdent
+		return l.scanIdent(i), tkIdent
 	}
 	return w, tkOther
 }
@@ -168,14 +254,14 @@ func notOp(s string, j int) int {
 // scanIdent returns the length of the identifier at s[i:]: parts joined by
 // dots, each a word, a `backticked` or a "double-quoted" string. It returns 0
 // when the first part is an unterminated quote.
-func scanIdent(s string, i int) int {
-	n := identPart(s, i)
+func (l *lexer) scanIdent(i int) int {
+	n := l.identPart(i)
 	if n == 0 {
 		return 0
 	}
 	j := i + n
-	for j+1 < len(s) && s[j] == '.' {
-		m := identPart(s, j+1)
+	for j+1 < len(l.s) && l.s[j] == '.' {
+		m := l.identPart(j + 1)
 		if m == 0 {
 			break
 		}
@@ -185,21 +271,13 @@ func scanIdent(s string, i int) int {
 }
 
 // identPart returns the length of one identifier part at s[j:], or 0.
-func identPart(s string, j int) int {
+func (l *lexer) identPart(j int) int {
+	s := l.s
 	if j >= len(s) {
 		return 0
 	}
-	switch s[j] {
-	case '`':
-		if m := reBacktick.FindStringIndex(s[j:]); m != nil {
-			return m[1]
-		}
-		return 0
-	case '"':
-		if m := reDouble.FindStringIndex(s[j:]); m != nil {
-			return m[1]
-		}
-		return 0
+	if s[j] == '`' || s[j] == '"' {
+		return l.quoted(j)
 	}
 	k := j
 	for k < len(s) {
@@ -210,36 +288,6 @@ func identPart(s string, j int) int {
 		k += w
 	}
 	return k - j
-}
-
-// scanParen returns the length of the balanced parenthesis at s[i:], quotes
-// respected, or 0 if it is never closed.
-func scanParen(s string, i int) int {
-	depth := 0
-	for j := i; j < len(s); {
-		var m []int
-		switch s[j] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				return j + 1 - i
-			}
-		case '\'':
-			m = reSingle.FindStringIndex(s[j:])
-		case '"':
-			m = reDouble.FindStringIndex(s[j:])
-		case '`':
-			m = reBacktick.FindStringIndex(s[j:])
-		}
-		if m != nil {
-			j += m[1]
-		} else {
-			j++
-		}
-	}
-	return 0
 }
 
 // scanNumber returns the length and kind of the number at s[i:], or 0 when

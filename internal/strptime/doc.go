@@ -11,5 +11,6 @@
 // UTC and GMT whatever the host's zone, and a directive used twice is a
 // format error with a readable message instead of Python's re.error.
 //
-// It imports only the standard library.
+// It imports only the standard library and posml's schedule package, whose
+// Localize gives a naive result its instant in a time zone (Result.Instant).
 package strptime

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/posml/posml/internal/schedule"
 )
 
 // Result is a parsed date: the wall-clock fields, and the UTC offset when the
@@ -23,18 +25,17 @@ type Result struct {
 	OffsetMicro int
 }
 
-// Instant returns the instant r denotes and true when it has an offset, in a
-// fixed zone of that offset (in UTC when the offset has a fraction of a
-// second); otherwise it returns r.Wall and false.
-func (r Result) Instant() (time.Time, bool) {
+// Instant returns the instant r denotes, shown in loc. With an offset (%z)
+// the offset decides and loc only presents the result. Without one, r.Wall
+// is read as a wall-clock time in loc the way pendulum (and so Airflow)
+// does: a time in a DST gap moves forward by the gap, an ambiguous time is
+// the later, standard-time occurrence (schedule.Localize).
+func (r Result) Instant(loc *time.Location) time.Time {
 	if !r.HasOffset {
-		return r.Wall, false
+		return schedule.Localize(r.Wall, loc)
 	}
-	utc := r.Wall.Add(-(time.Duration(r.Offset)*time.Second + time.Duration(r.OffsetMicro)*time.Microsecond))
-	if r.OffsetMicro != 0 {
-		return utc, true
-	}
-	return utc.In(time.FixedZone("", r.Offset)), true
+	off := time.Duration(r.Offset)*time.Second + time.Duration(r.OffsetMicro)*time.Microsecond
+	return r.Wall.Add(-off).In(loc)
 }
 
 // Parser is a compiled format. It is safe for concurrent use.

@@ -1,30 +1,10 @@
 package projectconfig
 
-// CONTRACT STUB — replaced by the real implementation. Keep the exported API.
-
 import (
-	"errors"
 	"time"
 
-	"github.com/posml/posml"
 	"github.com/posml/posml/internal/schedule"
 )
-
-// Direction says whether a larger metric value is better.
-type Direction uint8
-
-// The directions.
-const (
-	Maximize Direction = iota
-	Minimize
-)
-
-func (d Direction) String() string {
-	if d == Minimize {
-		return "minimize"
-	}
-	return "maximize"
-}
 
 // Pipeline is the schedule of one of a project's two pipelines.
 type Pipeline struct {
@@ -40,21 +20,33 @@ func (p Pipeline) Enabled() bool { return p.Schedule != nil && !p.Start.IsZero()
 
 // MLflow is the mlflow: section.
 type MLflow struct {
-	TargetMetric   string
-	Direction      Direction
-	TrackingURI    string
+	TargetMetric string
+	// Direction is mlflow.target_metric_direction when given, else the
+	// known direction of TargetMetric (log_loss, training_log_loss and
+	// mean_squared_error are minimized, the others maximized).
+	Direction   Direction
+	TrackingURI string // "" when unset: the platform provides it
+	// ExperimentName defaults to ProjName, and RegisterModel to the first
+	// model name. The defaults are filled in here, never in Config.Merged:
+	// train.py sees only what the files say.
 	ExperimentName string
 	RegisterModel  string
 }
 
 // Config is a project's merged, validated configuration.
+//
+// Fields with a default hold it when the file does not set them:
+// TimeZone "UTC", DateFormat "%Y-%m-%d %H:%M:%S", ModelNames [ProjName],
+// ScheduleMode trigger, Catchup false, TrainTimeout 60m, Retries 1,
+// RetryDelay 2m, TriggerTimeout 60s, TriggerPokeInterval 10s,
+// MaxActiveRuns 1.
 type Config struct {
 	Dir                 string
 	ProjName            string
 	ModelNames          []string
 	MartID              string
 	TimeZone            string
-	Location            *time.Location
+	Location            *time.Location // nil when TimeZone is invalid
 	DateFormat          string
 	Train               Pipeline
 	Trigger             Pipeline
@@ -74,11 +66,4 @@ type Config struct {
 // Timetable returns the timetable of p under the project's mode and catch-up.
 func (c *Config) Timetable(p Pipeline) schedule.Timetable {
 	return schedule.Timetable{Schedule: p.Schedule, Start: p.Start, Mode: c.ScheduleMode, Catchup: c.Catchup}
-}
-
-// Load reads dir/src/config.yaml and merges dir/config.yaml over it. Every
-// problem found is a Diagnostic; err is only for I/O failures other than a
-// missing file (a missing src/config.yaml is a Diagnostic).
-func Load(dir string) (*Config, []posml.Diagnostic, error) {
-	return nil, nil, errors.New("projectconfig: not implemented yet")
 }
