@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"net"
 	"strings"
@@ -20,20 +19,20 @@ func TestBenchTrackingUsage(t *testing.T) {
 		{"zero writers", []string{"bench", "tracking", "--url", "http://127.0.0.1:1", "--writers", "0"}, "must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := Run(t.Context(), tc.args, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-			if code := ExitCode(err); code != 2 {
-				t.Errorf("exit code %d (%v); want 2", code, err)
+			_, stderr, code := run(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit status %d; want 2 (usage)", code)
 			}
-			if !strings.Contains(stderr.String(), tc.want) {
-				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), tc.want)
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr, tc.want)
 			}
 		})
 	}
 }
 
 // TestBenchTrackingUnreachable checks the failure path end to end: the
-// report is still written as JSON on stdout, and the exit code is 1.
+// report is still written as JSON on stdout, and the exit status is 1.
+// internal/loadgen tests the phases against a real server.
 func TestBenchTrackingUnreachable(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,21 +40,19 @@ func TestBenchTrackingUnreachable(t *testing.T) {
 	}
 	url := "http://" + l.Addr().String()
 	l.Close() // nothing listens there any more
-	var stdout, stderr bytes.Buffer
-	err = Run(t.Context(), []string{"bench", "tracking", "--url", url, "--only", "log-metric", "--json", "-"},
-		strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-	if code := ExitCode(err); code != 1 {
-		t.Errorf("exit code %d (%v); want 1", code, err)
+	stdout, stderr, code := run(t, "bench", "tracking", "--url", url, "--only", "log-metric", "--json", "-")
+	if code != 1 {
+		t.Errorf("exit status %d; want 1", code)
 	}
-	if !strings.Contains(stderr.String(), "connection refused") {
-		t.Errorf("stderr = %q; want the connection error", stderr.String())
+	if !strings.Contains(stderr, "connection refused") {
+		t.Errorf("stderr = %q; want the connection error", stderr)
 	}
 	var report struct {
 		URL    string   `json:"url"`
 		Phases []string `json:"phases"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
-		t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout.String())
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout)
 	}
 	if report.URL != url || len(report.Phases) != 1 || report.Phases[0] != "log-metric" {
 		t.Errorf("report = %+v; want url %s and phases [log-metric]", report, url)

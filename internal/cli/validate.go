@@ -14,7 +14,6 @@ import (
 	"github.com/posml/posml"
 	"github.com/posml/posml/internal/projectconfig"
 	"github.com/posml/posml/internal/rules"
-	"github.com/posml/posml/internal/schedule"
 )
 
 func init() { register(newValidateCmd) }
@@ -170,20 +169,15 @@ func preview(cfg *projectconfig.Config, p projectconfig.Pipeline, now time.Time)
 		Name: pipelineName(cfg.ProjName, p.Name), Interval: p.IntervalText, TimeZone: loc.String(),
 		Mode: tt.Mode.String(), Catchup: tt.Catchup, Start: rfc(tt.Start, loc), Runs: []previewFire{},
 	}
-	for _, r := range tt.Upcoming(nil, now, previewCount) {
+	runs := tt.Upcoming(nil, now, previewCount)
+	prev := prevFires(tt, runs)
+	for i, r := range runs {
 		pp.Runs = append(pp.Runs, previewFire{
 			FireAt: rfc(r.FireAt, loc), FireAtUTC: r.FireAt.UTC().Format(time.RFC3339),
-			LogicalDate: rfc(r.LogicalDate, loc), DSTChange: trimNote(dstNote(r.FireAt, loc)),
+			LogicalDate: rfc(r.LogicalDate, loc), DSTChange: dstNote(prev[i], r.FireAt, loc),
 		})
 	}
 	return pp
-}
-
-func trimNote(s string) string {
-	if len(s) > 2 {
-		return s[2:]
-	}
-	return s
 }
 
 func sortDiagnostics(ds []posml.Diagnostic) {
