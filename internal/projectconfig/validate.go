@@ -286,7 +286,7 @@ func (v *validator) timeZone(e *entry, c *Config) *time.Location {
 		}
 		fix := didYouMean(suggestZones(s))
 		if fix == "" {
-			fix = "use an IANA time zone name such as Asia/Seoul, Europe/Berlin or UTC (Python: pendulum.timezones)"
+			fix = "use an IANA time zone name such as Asia/Seoul, Europe/Berlin or UTC, as Python's pendulum.timezones lists them"
 		}
 		v.errorAt(e.val, rule, fix, "%v", err)
 	}
@@ -376,7 +376,7 @@ func (v *validator) pipeline(root *node, name, startKey, intervalKey string, req
 		s, err := schedule.Parse(interval, loc)
 		if err != nil {
 			v.errorAt(intervalE.val, intervalKey,
-				fmt.Sprintf(`e.g. %s: "0 0 * * *" (cron fields: minute hour day-of-month month day-of-week)`, intervalKey),
+				fmt.Sprintf(`e.g. %s: "0 0 * * *"; the cron fields are minute, hour, day of month, month, day of week`, intervalKey),
 				"%v", err)
 		} else {
 			p.Schedule = s
@@ -387,6 +387,7 @@ func (v *validator) pipeline(root *node, name, startKey, intervalKey string, req
 
 func (v *validator) mlflow(e *entry, c *Config) {
 	var m *node
+	wrongType := false
 	if e != nil {
 		switch {
 		case e.val.isEmpty():
@@ -395,7 +396,7 @@ func (v *validator) mlflow(e *entry, c *Config) {
 		default:
 			v.errorAt(e.val, "mlflow", "write its fields indented below it, e.g. mlflow: {target_metric: accuracy_score}",
 				"must be a mapping, not %s", e.val.describe())
-			e = nil
+			wrongType = true
 		}
 	}
 	if m != nil {
@@ -404,12 +405,13 @@ func (v *validator) mlflow(e *entry, c *Config) {
 
 	const rule = "mlflow.target_metric"
 	metric, st := v.str(m.field("target_metric"), rule, false)
-	switch st {
-	case absent:
+	switch {
+	case st == absent && wrongType:
+	case st == absent:
 		v.missing(e, rule, "add it under mlflow:, e.g. mlflow: {target_metric: accuracy_score}",
 			"is required but not set: it decides which model is best")
-	case empty:
-		v.errorAt(emptyAt(m.field("target_metric")), rule, "write one of "+metricList(), "is empty")
+	case st == empty:
+		v.errorAt(emptyAt(m.field("target_metric")), rule, "write the metric that picks the best model, one of "+metricList(), "is empty")
 	}
 	c.MLflow.TargetMetric = metric
 
@@ -431,7 +433,7 @@ func (v *validator) mlflow(e *entry, c *Config) {
 	case st != set:
 	case isKnown && dirOK && dir != known:
 		v.warnAt(dirE.val, "mlflow.target_metric_direction", "remove target_metric_direction unless you mean it",
-			"%s is usually %sd; models are compared as %s says: %s", metric, known, "target_metric_direction", dir)
+			"%s is normally %sd, but this says %s, so the model with the %s value wins", metric, known, dir, map[Direction]string{Maximize: "larger", Minimize: "smaller"}[dir])
 		c.MLflow.Direction = dir
 	case isKnown:
 		c.MLflow.Direction = known

@@ -60,8 +60,8 @@ const (
 //     lets an integer column be compared exactly.
 //   - otherwise: Str, a string compared with =, !=, LIKE or ILIKE.
 //
-// A row that lacks the key (a run without that metric, param or tag) never
-// matches a clause, whatever the operator; != included.
+// A row that lacks the key (a run without that metric, param or tag)
+// matches no clause, != included, except IS NULL.
 type Clause struct {
 	Type      EntityType
 	Key       string   // canonical key; see the doc of each Parse function

@@ -78,13 +78,16 @@
 //   - Registered-model order_by accepts the union of MLflow's SQL store
 //     (name, timestamp, last_updated_timestamp) and file store (name,
 //     creation_timestamp, last_updated_timestamp).
+//   - Lexing is linear in the length of the input (quoted strings are
+//     matched by a dynamic programme equivalent to sqlparse's backtracking
+//     regular expressions), so no filter can make the server spin.
 //   - DecodePageToken refuses a negative offset and, like MLflow, an offset
 //     of 0; EncodePageToken is never needed for offset 0.
 //
 // # For stores
 //
 // A row lacking the key (no such metric, param or tag) matches no clause,
-// whatever the operator, != included. LIKE is case-sensitive and ILIKE is
+// != included, except IS NULL. LIKE is case-sensitive and ILIKE is
 // not; SQLite's LIKE ignores ASCII case by default, so use
 // PRAGMA case_sensitive_like or GLOB, and see Like for the exact semantics.
 // Metric clauses compare the latest value of the metric.

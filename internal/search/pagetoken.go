@@ -122,11 +122,11 @@ func pyInt(v json.RawMessage) (int, bool) {
 	return 0, false
 }
 
-// CheckMaxResults returns MLflow's error for a max_results above max, as its
+// CheckMaxResults returns MLflow's error for a max_results above limit, as its
 // request validation words it for an integer sent in a JSON body; nil
 // otherwise.
-func CheckMaxResults(n, max int64) error {
-	if n <= max {
+func CheckMaxResults(n, limit int64) error {
+	if n <= limit {
 		return nil
 	}
 	return invalid("Invalid value " + strconv.FormatInt(n, 10) + " for parameter 'max_results' supplied. " +
