@@ -1,6 +1,9 @@
 package posml
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Severity tells whether a Diagnostic makes a project invalid.
 type Severity uint8
@@ -33,7 +36,9 @@ type Diagnostic struct {
 }
 
 // String formats the diagnostic as "file:line:col: rule: message (fix)",
-// prefixed with "warning: " for warnings.
+// with "warning: " before the rule for warnings. When the fix holds code
+// (several lines), its first line stays in the parentheses and the code
+// follows on lines indented by four spaces.
 func (d Diagnostic) String() string {
 	loc := d.File
 	if d.Line > 0 {
@@ -43,7 +48,12 @@ func (d Diagnostic) String() string {
 	if d.Severity == SeverityWarning {
 		s = fmt.Sprintf("%s: warning: %s: %s", loc, d.Rule, d.Msg)
 	}
-	if d.Fix != "" {
+	switch {
+	case strings.Contains(d.Fix, "\n"):
+		// A fix with code in it: show it below, indented, so it can be copied.
+		lines := strings.Split(strings.TrimRight(d.Fix, "\n"), "\n")
+		s += " (" + lines[0] + ")\n    " + strings.Join(lines[1:], "\n    ")
+	case d.Fix != "":
 		s += " (" + d.Fix + ")"
 	}
 	return s

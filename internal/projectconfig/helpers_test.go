@@ -86,9 +86,9 @@ func load(t *testing.T, user, system string) (*Config, []string) {
 	if c == nil {
 		t.Fatal("Load returned a nil Config without an error")
 	}
-	lines := make([]string, len(diags))
-	for i, d := range diags {
-		lines[i] = d.String()
+	var lines []string
+	for _, d := range diags {
+		lines = append(lines, d.String())
 	}
 	return c, lines
 }

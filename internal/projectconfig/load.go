@@ -26,56 +26,69 @@ import (
 // error it is filled only as far as the valid fields go, and must not be
 // scheduled.
 func Load(dir string) (*Config, []posml.Diagnostic, error) {
-	c := &Config{Dir: dir}
-	var diags []posml.Diagnostic
-
-	user, d, err := readFile(dir, UserFile)
-	diags = append(diags, d...)
-	unreadable := user == nil && posml.HasErrors(d)
+	user, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(UserFile)))
 	if errors.Is(err, fs.ErrNotExist) {
-		diags = append(diags, posml.Diagnostic{
+		c := &Config{Dir: dir}
+		(&validator{}).validate(nil, c) // the defaults
+		return c, []posml.Diagnostic{{
 			File: UserFile, Severity: posml.SeverityError, Rule: "config",
 			Msg: "is missing", Fix: "create it: posml init writes a template to fill in",
-		})
-		(&validator{}).validate(nil, c) // the defaults
-		return c, diags, nil
+		}}, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	system, d, err := readFile(dir, SystemFile)
-	diags = append(diags, d...)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
+	system, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(SystemFile)))
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
+		system = nil
 	}
-	if unreadable {
-		// src/config.yaml could not be read as YAML: the fields can't be
+	c, diags := parse(user, system)
+	c.Dir = dir
+	return c, diags, nil
+}
+
+// parse checks the contents of src/config.yaml and of config.yaml (nil when
+// the project has none).
+func parse(userData, systemData []byte) (*Config, []posml.Diagnostic) {
+	c := &Config{}
+	user, diags := parseFile(UserFile, userData)
+	if user == nil && posml.HasErrors(diags) {
+		// src/config.yaml could not be read as YAML: its fields can't be
 		// checked, and reporting each as missing would only add noise.
 		(&validator{}).validate(nil, c)
-		sortDiagnostics(diags)
-		return c, diags, nil
+		return c, diags
 	}
-	if system != nil && system.tag != tagMap && system.tag != tagNull {
+	var system *node
+	if systemData != nil {
+		var d []posml.Diagnostic
+		system, d = parseFile(SystemFile, systemData)
+		diags = append(diags, d...)
+	}
+	switch {
+	case system == nil || system.tag == tagNull:
+		system = nil
+	case system.tag != tagMap:
 		diags = append(diags, posml.Diagnostic{
 			File: SystemFile, Line: system.line(), Col: system.col(), Severity: posml.SeverityError, Rule: "config",
 			Msg: fmt.Sprintf("must be a mapping of field: value, not %s", system.describe()), Fix: "the platform writes this file: rewrite it as a mapping",
 		})
 		system = nil
 	}
-	if system != nil && system.tag == tagNull {
-		system = nil
-	}
-	v := &validator{}
 	root := user
-	if user != nil && user.tag == tagMap {
+	switch {
+	case user != nil && user.tag == tagMap:
 		root = merge(user, system)
-	} else if user == nil || user.tag == tagNull {
+	case user == nil || user.tag == tagNull:
 		root = system
 	}
+	v := &validator{}
 	v.validate(root, c)
 	diags = append(diags, v.diags...)
 	sortDiagnostics(diags)
-	return c, diags, nil
+	return c, diags
 }
 
 // sortDiagnostics orders diagnostics by file (the user's first), line and
@@ -98,20 +111,16 @@ func sortDiagnostics(ds []posml.Diagnostic) {
 	})
 }
 
-// readFile reads and parses one config file. It returns nil for an empty
+// parseFile parses one config file, rel. It returns nil for an empty
 // document, and the diagnostics of YAML that cannot be read.
-func readFile(dir, rel string) (*node, []posml.Diagnostic, error) {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
-	if err != nil {
-		return nil, nil, err
-	}
+func parseFile(rel string, data []byte) (*node, []posml.Diagnostic) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, nil, nil
+			return nil, nil
 		}
-		return nil, []posml.Diagnostic{syntaxDiagnostic(rel, data, err)}, nil
+		return nil, []posml.Diagnostic{syntaxDiagnostic(rel, data, err)}
 	}
 	var diags []posml.Diagnostic
 	var next yaml.Node
@@ -126,11 +135,11 @@ func readFile(dir, rel string) (*node, []posml.Diagnostic, error) {
 		diags = append(diags, syntaxDiagnostic(rel, data, err))
 	}
 	if len(doc.Content) == 0 {
-		return nil, diags, nil
+		return nil, diags
 	}
 	b := &builder{file: rel}
 	n := b.build(doc.Content[0], "", 0)
-	return n, append(diags, b.diags...), nil
+	return n, append(diags, b.diags...)
 }
 
 var (

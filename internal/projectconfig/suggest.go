@@ -39,6 +39,7 @@ func closest(s string, candidates []string, n int) []string {
 	for _, c := range candidates {
 		d := editDistance(s, c)
 		switch {
+		case d > limit:
 		case d < best:
 			best, out = d, []string{c}
 		case d == best && len(out) < n:

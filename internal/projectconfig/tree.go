@@ -73,9 +73,10 @@ func (n *node) describe() string {
 // builder turns a yaml.v3 document into nodes, reporting what safe_load
 // would fail on or silently change.
 type builder struct {
-	file  string
-	diags []posml.Diagnostic
-	count int
+	file   string
+	diags  []posml.Diagnostic
+	count  int
+	inside map[*yaml.Node]bool // the collections being built, to catch an alias to one of them
 }
 
 // maxNodes bounds the nodes built, so aliases cannot blow a small file up
@@ -111,12 +112,24 @@ func (b *builder) build(y *yaml.Node, path string, depth int) *node {
 	}
 	n := &node{file: b.file, at: at, y: y}
 	b.count++
-	if b.count > maxNodes || depth > 100 {
+	switch {
+	case b.inside[y]:
+		b.errorf(at, ruleOf(path), "write the values out instead of referring to the enclosing one", "the alias *%s refers to a value that contains it", at.Value)
+		n.tag = tagInvalid
+		return n
+	case b.count > maxNodes || depth > 100:
 		if b.count == maxNodes+1 || depth == 101 {
-			b.errorf(at, ruleOf(path), "write the values out instead of nesting aliases", "the document expands to too many values (recursive or nested aliases)")
+			b.errorf(at, ruleOf(path), "write the values out instead of nesting aliases", "the document expands to too many values (nested aliases)")
 		}
 		n.tag = tagInvalid
 		return n
+	}
+	if y.Kind == yaml.SequenceNode || y.Kind == yaml.MappingNode {
+		if b.inside == nil {
+			b.inside = map[*yaml.Node]bool{}
+		}
+		b.inside[y] = true
+		defer delete(b.inside, y)
 	}
 	explicit := ""
 	if y.Style&yaml.TaggedStyle != 0 {
@@ -230,11 +243,16 @@ func (b *builder) mapping(n *node, path string, depth int) {
 		id := keyID(e.key)
 		if i, ok := index[id]; ok {
 			prev := n.entries[i]
-			if isOwn && !prev.merged(merged) {
-				b.warnf(e.key.at, ruleOf(path), "remove one of them",
+			if isOwn && !prev.merged(merged) && e.key.tag != tagInvalid {
+				rule := e.key.y.Value
+				if path != "" {
+					rule = path + "." + rule
+				}
+				rule = ruleOf(rule)
+				b.warnf(e.key.at, rule, "remove one of them",
 					"key %s is also defined at line %d; Python keeps the last one", e.key.y.Value, prev.key.line())
 			}
-			n.entries[i] = e
+			n.entries[i] = &entry{key: prev.key, val: e.val} // a dict keeps its first key
 			return
 		}
 		index[id] = len(n.entries)

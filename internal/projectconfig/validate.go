@@ -126,8 +126,9 @@ func (v *validator) validate(root *node, c *Config) {
 	v.unknownKeys(root, topLevelKeys, "", mlflowKeys, "mlflow")
 
 	c.ProjName = v.projName(root.field("proj_name"))
-	c.ModelNames = v.modelNames(root.field("model_name"))
-	if len(c.ModelNames) == 0 && c.ProjName != "" {
+	modelName := root.field("model_name")
+	c.ModelNames = v.modelNames(modelName)
+	if (modelName == nil || modelName.val.isEmpty()) && c.ProjName != "" {
 		c.ModelNames = []string{c.ProjName}
 	}
 	c.MartID, _ = v.str(root.field("mart_id"), "mart_id", false)
@@ -169,7 +170,12 @@ func (v *validator) unknownKeys(m *node, known []string, prefix string, otherKey
 			continue
 		}
 		name, ok := e.name()
-		if !ok {
+		switch {
+		case !ok && e.key.tag == tagNull:
+			v.warnAt(e.key, ruleOf(strings.TrimSuffix(prefix, ".")), "write a name before the colon",
+				"a key is empty, so neither posml nor config.py finds its value")
+			continue
+		case !ok:
 			v.warnAt(e.key, prefix+name, fmt.Sprintf("quote the key: %q:", name),
 				"YAML reads the key %s as %s, not as a name, so neither posml nor config.py finds it", name, e.key.describe())
 			continue
@@ -314,7 +320,25 @@ func (v *validator) dateFormat(e *entry, c *Config) *strptime.Parser {
 		return nil
 	}
 	c.DateFormat = s
+	if st == set && !hasYear(s) {
+		v.warnAt(e.val, rule, "add the year, e.g. "+examples[rule],
+			"has no year directive (%%Y, %%y or %%G), so every start date falls in 1900, as in Python")
+	}
 	return p
+}
+
+// hasYear reports whether a strptime format reads a year.
+func hasYear(format string) bool {
+	for i := 0; i+1 < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		if strings.IndexByte("YyGcx", format[i+1]) >= 0 {
+			return true
+		}
+		i++ // skip the directive, so that %%Y is not taken for %Y
+	}
+	return false
 }
 
 // exampleDate is the start date the fixes show, written in date_format.
@@ -376,7 +400,7 @@ func (v *validator) pipeline(root *node, name, startKey, intervalKey string, req
 		s, err := schedule.Parse(interval, loc)
 		if err != nil {
 			v.errorAt(intervalE.val, intervalKey,
-				fmt.Sprintf(`e.g. %s: "0 0 * * *"; the cron fields are minute, hour, day of month, month, day of week`, intervalKey),
+				scheduleSyntax,
 				"%v", err)
 		} else {
 			p.Schedule = s
@@ -446,7 +470,10 @@ func (v *validator) mlflow(e *entry, c *Config) {
 		if s := closest(metric, metricNames(), 2); len(s) > 0 {
 			fix = didYouMean(s)
 		}
-		fix += ". For a metric of your own, also set mlflow.target_metric_direction: maximize or minimize"
+		if !strings.HasSuffix(fix, "?") {
+			fix += "."
+		}
+		fix += " For a metric of your own, also set mlflow.target_metric_direction: maximize or minimize"
 		v.errorAt(m.field("target_metric").val, rule, fix, "unknown metric %q: posml cannot tell whether larger is better", metric)
 	}
 
@@ -591,3 +618,7 @@ func (v *validator) duration(e *entry, rule string, def time.Duration, zeroOK bo
 	}
 	return d
 }
+
+// scheduleSyntax reminds the user what a schedule may be; it follows the
+// schedule package's own explanation of the error.
+const scheduleSyntax = "a schedule is a preset (@once @hourly @daily @weekly @monthly @quarterly @yearly) or 5 cron fields: minute hour day-of-month month day-of-week"
