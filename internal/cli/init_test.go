@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/posml/posml/internal/validate"
 )
 
 // TestInitThenValidate is the README's first step: a new project validates,
@@ -24,7 +26,7 @@ func TestInitThenValidate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
 	}
-	var v validation
+	var v validate.Result
 	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +34,8 @@ func TestInitThenValidate(t *testing.T) {
 		t.Errorf("validate --json = %+v; want valid with pipelines", v)
 	}
 	for _, p := range v.Pipelines {
-		if len(p.Runs) != previewCount {
-			t.Errorf("pipeline %s previews %d runs; want %d", p.Name, len(p.Runs), previewCount)
+		if len(p.Runs) != validate.PreviewCount {
+			t.Errorf("pipeline %s previews %d runs; want %d", p.Name, len(p.Runs), validate.PreviewCount)
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "src", "*.py"))

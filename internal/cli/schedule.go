@@ -11,6 +11,7 @@ import (
 
 	"github.com/posml/posml/internal/schedule"
 	"github.com/posml/posml/internal/strptime"
+	"github.com/posml/posml/internal/validate"
 )
 
 func init() { register(newScheduleCmd) }
@@ -182,9 +183,9 @@ func printScheduleText(e *env, tt schedule.Timetable, loc *time.Location, runs [
 		return
 	}
 	fmt.Fprintf(e.stdout, "%-4s %-27s %-22s %-27s %s\n", "#", "fires at ("+loc.String()+")", "fires at (UTC)", "logical date", "data interval")
-	prev := prevFires(tt, runs)
+	prev := validate.PrevFires(tt, runs)
 	for i, r := range runs {
-		note := dstNote(prev[i], r.FireAt, loc)
+		note := validate.DSTNote(prev[i], r.FireAt, loc)
 		if note != "" {
 			note = "  " + note
 		}
@@ -198,38 +199,3 @@ func printScheduleText(e *env, tt schedule.Timetable, loc *time.Location, runs [
 	}
 }
 
-// dstNote flags a fire time whose UTC offset differs from that of the fire
-// before it (prev; zero when unknown): a DST change lies between them.
-func dstNote(prev, t time.Time, loc *time.Location) string {
-	if prev.IsZero() {
-		return ""
-	}
-	_, off := t.In(loc).Zone()
-	_, before := prev.In(loc).Zone()
-	if off == before {
-		return ""
-	}
-	return fmt.Sprintf("DST change (UTC%s → UTC%s)", offset(before), offset(off))
-}
-
-func offset(sec int) string {
-	sign := '+'
-	if sec < 0 {
-		sign, sec = '-', -sec
-	}
-	return fmt.Sprintf("%c%02d:%02d", sign, sec/3600, sec%3600/60)
-}
-
-// prevFires returns, for each run, the fire time before it: the previous run's,
-// and for the first the schedule's previous tick.
-func prevFires(tt schedule.Timetable, runs []schedule.Run) []time.Time {
-	prev := make([]time.Time, len(runs))
-	for i, r := range runs {
-		if i > 0 {
-			prev[i] = runs[i-1].FireAt
-		} else if tt.Schedule != nil && !tt.Schedule.IsOnce() {
-			prev[i] = tt.Schedule.Prev(r.FireAt)
-		}
-	}
-	return prev
-}
