@@ -46,7 +46,7 @@ func TestMLflowJS(t *testing.T) {
 	if !regexp.MustCompile(`^[1-9][0-9]* passed, 0 failed$`).MatchString(last) {
 		t.Fatalf("node client_test.mjs ended with %q; want \"N passed, 0 failed\"\n%s", last, out)
 	}
-	t.Logf("npm mlflow client against posml server: %s", last)
+	t.Logf("npm mlflow client against posml server:\n%s", out)
 }
 
 // npmCI installs the locked dependencies of the node project in dir.
@@ -79,13 +79,6 @@ func startServer(t *testing.T) string {
 	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/posml/posml/cmd/posml").CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/posml: %v\n%s", err, out)
 	}
-	if out, err := exec.Command(bin, "server", "--help").CombinedOutput(); err != nil {
-		if strings.Contains(string(out), `unknown command "server"`) {
-			t.Skip("posml server does not exist yet: this test needs the tracking server of issue 3")
-		}
-		t.Fatalf("posml server --help: %v\n%s", err, out)
-	}
-
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

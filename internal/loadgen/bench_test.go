@@ -5,22 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/posml/posml/internal/artifact"
+	"github.com/posml/posml/internal/mlflowapi"
+	"github.com/posml/posml/internal/server"
+	"github.com/posml/posml/internal/sqlstore"
 )
 
 // TestBenchAgainstServer runs every phase, tiny, against a real posml
 // tracking server and checks that the counts add up.
 func TestBenchAgainstServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a posml server; skipped with -short")
-	}
 	url := startServer(t)
 	var progress bytes.Buffer
 	cfg := Config{
@@ -158,79 +157,29 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// startServer builds cmd/posml, starts `posml server` on a free loopback
-// port with a temporary data directory, waits until /health answers and
-// returns its base URL. The server is stopped when the test ends.
+// startServer serves the real posml tracking stack (SQLite, local
+// artifacts, the MLflow API and the server's middleware) on a loopback port
+// in-process, so that the race detector watches the server under the
+// benchmark's concurrent load, and returns its base URL.
 func startServer(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go is not on PATH: %v", err)
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "posml")
-	build := exec.Command(goBin, "build", "-o", bin, "github.com/posml/posml/cmd/posml")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/posml: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(bin, "server", "--help").CombinedOutput(); err != nil {
-		if strings.Contains(string(out), `unknown command "server"`) {
-			t.Skip("posml server does not exist yet: this test needs the tracking server of issue 3")
-		}
-		t.Fatalf("posml server --help: %v\n%s", err, out)
-	}
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	store, err := sqlstore.Open(t.Context(), sqlstore.Config{URL: filepath.Join(dir, "posml.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
+	t.Cleanup(func() { store.Close() })
+	art, err := artifact.OpenLocal(artifact.LocalConfig{Dir: filepath.Join(dir, "artifacts")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "server", "--addr", addr, "--data-dir", filepath.Join(dir, "data"))
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }() // drained by the cleanup below
-	serverLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("posml server did not stop within 10 s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("posml server log:\n%s", serverLog())
-		}
+	t.Cleanup(func() { art.Close() })
+	srv := server.New(server.Config{
+		Version:   "test",
+		Tracking:  mlflowapi.Handler(store, art, nil),
+		Artifacts: artifact.Handler(art, nil),
 	})
-
-	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		select {
-		case err := <-exited:
-			exited <- err // for the cleanup
-			t.Fatalf("posml server exited before answering /health: %v", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("posml server did not answer %s/health within 30 s (last error %v)", url, err)
-		}
-	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
 }

@@ -314,7 +314,6 @@ func (s *Store) SearchExperiments(ctx context.Context, eq ExperimentQuery) ([]tr
 	q.add(`SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e`)
 	var orderExprs []string
 	hasID := false
-	hasCreation := false
 	for _, o := range eq.OrderBy {
 		if o.Type != search.KeyAttribute {
 			return nil, false, posml.Errorf(posml.KindInvalid, fmt.Sprintf("Invalid order_by entity: %s", o.Type))
@@ -328,13 +327,13 @@ func (s *Store) SearchExperiments(ctx context.Context, eq ExperimentQuery) ([]tr
 			dir = " DESC"
 		}
 		hasID = hasID || col == "e.experiment_id"
-		hasCreation = hasCreation || col == "e.creation_time"
 		orderExprs = append(orderExprs, col+dir)
 	}
-	if len(eq.OrderBy) == 0 && !hasCreation {
-		orderExprs = append(orderExprs, "e.creation_time DESC")
-	}
-	if !hasID {
+	switch {
+	case len(eq.OrderBy) == 0:
+		// MLflow's default: newest first.
+		orderExprs = append(orderExprs, "e.creation_time DESC", "e.experiment_id ASC")
+	case !hasID:
 		orderExprs = append(orderExprs, "e.experiment_id DESC")
 	}
 	stages := eq.View.Stages()

@@ -48,6 +48,9 @@ type Store struct {
 	root string
 	now  func() time.Time
 
+	// wmu serializes write transactions on SQLite (one writer).
+	wmu sync.Mutex
+
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared on w, SQLite only
 }
@@ -143,8 +146,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
+		// Writes are serialized by wmu; the second connection only lets
+		// statements be prepared while a transaction holds the first.
+		w.SetMaxOpenConns(2)
+		w.SetMaxIdleConns(2)
 		w.SetConnMaxLifetime(0)
 		w.SetConnMaxIdleTime(0)
 		// The writer sets WAL mode before any reader connects.
@@ -231,25 +236,27 @@ func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
 
 func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
 
-// stmt returns the cached prepared statement for q on the writer.
-func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// maxStmts bounds the statement cache; past it, statements are prepared per
+// use (variable-length multi-row inserts could otherwise grow it).
+const maxStmts = 512
+
+// stmt returns the cached prepared statement for q on the writer, or false
+// when the cache is full.
+func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.stmts[q]; ok {
-		return st, nil
+		return st, true, nil
+	}
+	if len(s.stmts) >= maxStmts {
+		return nil, false, nil
 	}
 	st, err := s.w.PrepareContext(ctx, q)
 	if err != nil {
-		return nil, err
-	}
-	if len(s.stmts) > 512 { // bound the cache: variable-length statements
-		for k, v := range s.stmts {
-			v.Close()
-			delete(s.stmts, k)
-		}
+		return nil, false, err
 	}
 	s.stmts[q] = st
-	return st, nil
+	return st, true, nil
 }
 
 // tx is a write transaction; queries use ? placeholders.
@@ -262,11 +269,13 @@ type tx struct {
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 	q = t.s.d.rebind(q)
 	if t.s.d.prepare {
-		st, err := t.s.stmt(t.ctx, q)
+		st, ok, err := t.s.stmt(t.ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+		if ok {
+			return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+		}
 	}
 	return t.tx.ExecContext(t.ctx, q, args...)
 }
@@ -274,11 +283,13 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 	q = t.s.d.rebind(q)
 	if t.s.d.prepare {
-		st, err := t.s.stmt(t.ctx, q)
+		st, ok, err := t.s.stmt(t.ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+		if ok {
+			return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+		}
 	}
 	return t.tx.QueryContext(t.ctx, q, args...)
 }
@@ -286,8 +297,7 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 func (t *tx) queryRow(q string, args ...any) *sql.Row {
 	q = t.s.d.rebind(q)
 	if t.s.d.prepare {
-		st, err := t.s.stmt(t.ctx, q)
-		if err == nil {
+		if st, ok, err := t.s.stmt(t.ctx, q); err == nil && ok {
 			return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
 		}
 	}
@@ -308,6 +318,10 @@ func (s *Store) inTx(ctx context.Context, f func(t *tx) error) error {
 }
 
 func (s *Store) inTxOnce(ctx context.Context, f func(t *tx) error) error {
+	if s.d.prepare {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -378,8 +392,11 @@ func newUUID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// wrapNotFound is err if it is a *posml.Error, else an internal error for op.
+// internal is err if it is nil or a *posml.Error, else err wrapped for op.
 func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var pe *posml.Error
 	if errors.As(err, &pe) {
 		return err
