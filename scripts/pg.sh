@@ -9,7 +9,10 @@ bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
-if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+# A server already answering on the port (ours, or one a developer started)
+# is used as it is.
+if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1" >/dev/null 2>&1 &&
+   ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
   if [ ! -f "$dir/PG_VERSION" ]; then
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
