@@ -198,4 +198,3 @@ func printScheduleText(e *env, tt schedule.Timetable, loc *time.Location, runs [
 			rfc(r.Interval.Start, loc), rfc(r.Interval.End, loc), note, due)
 	}
 }
-

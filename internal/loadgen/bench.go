@@ -229,11 +229,17 @@ type sequence struct {
 }
 
 // measure runs s, drawing progress on bar, and summarises it. It returns an
-// error only when ctx ends.
+// error only when ctx ends, along with the summary of the calls made so far.
 func (b *Bench) measure(ctx context.Context, s sequence, bar *Bar) (*LatencyResult, error) {
-	res := &LatencyResult{Calls: s.calls}
+	res := &LatencyResult{}
 	lat := make([]time.Duration, 0, s.calls)
 	var wall time.Duration
+	defer func() {
+		res.Latency = Summarize(lat)
+		if wall > 0 {
+			res.PerSecond = float64(len(lat)) / wall.Seconds()
+		}
+	}()
 	for i := range s.calls {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -241,12 +247,13 @@ func (b *Bench) measure(ctx context.Context, s sequence, bar *Bar) (*LatencyResu
 		t0 := b.now()
 		data, err := s.call(ctx, i)
 		d := b.now().Sub(t0)
+		if err != nil && ctx.Err() != nil {
+			return res, ctx.Err() // interrupted: neither a failure nor a sample
+		}
+		res.Calls++
 		wall += d
 		bar.Add(1)
 		if err != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
 			res.Errors++
 			res.noteError(err)
 			continue
@@ -258,10 +265,6 @@ func (b *Bench) measure(ctx context.Context, s sequence, bar *Bar) (*LatencyResu
 				res.noteError(err)
 			}
 		}
-	}
-	res.Latency = Summarize(lat)
-	if wall > 0 {
-		res.PerSecond = float64(len(lat)) / wall.Seconds()
 	}
 	return res, nil
 }

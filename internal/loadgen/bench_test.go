@@ -85,7 +85,7 @@ func TestBenchAgainstServer(t *testing.T) {
 	if w == nil {
 		t.Fatal("no writers section")
 	}
-	if w.Acked == 0 || w.Stored != w.Acked || w.Lost != 0 || w.Errors != 0 {
+	if !w.CountedBack || w.Acked == 0 || w.Stored != w.Acked || w.Lost != 0 || w.Errors != 0 {
 		t.Errorf("writers: acked %d, stored %d, lost %d, errors %d; want stored = acked > 0, nothing lost", w.Acked, w.Stored, w.Lost, w.Errors)
 	}
 	if w.Seconds < 2 || w.BatchLatency.N == 0 || w.MetricLatency.N == 0 {

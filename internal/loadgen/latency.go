@@ -32,7 +32,7 @@ func (b *Bench) logMetric(ctx context.Context) (*LatencyResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("reading the metric back: %w", err)
 	}
-	if want := n - res.Errors; len(hist) != want {
+	if want := res.Calls - res.Errors; len(hist) != want {
 		res.Invalid++
 		res.noteError(fmt.Errorf("history has %d points after %d acknowledged log-metric calls", len(hist), want))
 	}

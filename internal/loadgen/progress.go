@@ -27,8 +27,8 @@ func NewProgress(w io.Writer, live bool) *Progress {
 	return &Progress{w: w, live: live, now: time.Now}
 }
 
-// Bar is the status line of one step. Add and SetNote may be called from
-// any goroutine; Done ends the line and must be called exactly once.
+// Bar is the status line of one step. Add may be called from any goroutine;
+// Done ends the line and must be called exactly once.
 type Bar struct {
 	p      *Progress
 	label  string
@@ -36,7 +36,6 @@ type Bar struct {
 	total  int64
 	start  time.Time
 	n      atomic.Int64
-	note   atomic.Pointer[string]
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	frames int
@@ -55,9 +54,6 @@ func (p *Progress) Start(label string, total int64, unit string) *Bar {
 
 // Add counts n more units done.
 func (b *Bar) Add(n int64) { b.n.Add(n) }
-
-// SetNote sets a short text drawn after the counts.
-func (b *Bar) SetNote(s string) { b.note.Store(&s) }
 
 // Done stops redrawing and prints the final line of the step followed by
 // result (e.g. "median 0.41 ms").
@@ -109,9 +105,6 @@ func (b *Bar) line() string {
 		fmt.Fprintf(&sb, " (%.0f/s)", float64(b.n.Load())/s)
 	}
 	fmt.Fprintf(&sb, " %s", elapsed.Round(100*time.Millisecond))
-	if note := b.note.Load(); note != nil && *note != "" {
-		sb.WriteString(" " + *note)
-	}
 	return sb.String()
 }
 

@@ -85,6 +85,7 @@ type WritersResult struct {
 	MetricsPerSecond float64 `json:"metrics_per_s"`
 	BatchLatency     Latency `json:"batch_latency"`
 	MetricLatency    Latency `json:"metric_latency"`
+	CountedBack      bool    `json:"counted_back"` // false when interrupted before reading back
 	ReadbackSeconds  float64 `json:"readback_seconds"`
 	ReadbackErrors   int     `json:"readback_errors"`
 }
@@ -168,8 +169,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if wr := r.Writers; wr != nil {
 		fmt.Fprintf(w, "\nwriters: %d writers for %.1fs, %d requests, %d errors\n", wr.Writers, wr.Seconds, wr.Requests, wr.Errors)
-		fmt.Fprintf(w, "  acked %d metrics, read back %d in %.1fs: lost %d, unexpected %d (unconfirmed %d)\n",
-			wr.Acked, wr.Stored, wr.ReadbackSeconds, wr.Lost, wr.Unexpected, wr.Unconfirmed)
+		if wr.CountedBack {
+			fmt.Fprintf(w, "  acked %d metrics, read back %d in %.1fs: lost %d, unexpected %d (unconfirmed %d)\n",
+				wr.Acked, wr.Stored, wr.ReadbackSeconds, wr.Lost, wr.Unexpected, wr.Unconfirmed)
+		} else {
+			fmt.Fprintf(w, "  acked %d metrics (unconfirmed %d); not counted back\n", wr.Acked, wr.Unconfirmed)
+		}
 	}
 	if f := r.Failures(); len(f) > 0 {
 		fmt.Fprintf(w, "\nFAILURES:\n  %s\n", strings.Join(f, "\n  "))

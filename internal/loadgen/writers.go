@@ -154,8 +154,10 @@ func (b *Bench) countBack(ctx context.Context, ws []*writer, res *WritersResult)
 				hist, err := b.c.history(ctx, j.w.run, writerKeys[j.k], b.cfg.PageSize)
 				bar.Add(1)
 				if err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
+					if ctx.Err() == nil { // an interruption is not the server's fault
+						errs.Add(1)
+						firstErr.CompareAndSwap(nil, &err)
+					}
 					continue
 				}
 				steps := make(map[int64]bool, len(hist))
@@ -175,6 +177,7 @@ func (b *Bench) countBack(ctx context.Context, ws []*writer, res *WritersResult)
 	close(jobs)
 	wg.Wait()
 	res.ReadbackSeconds = b.now().Sub(start).Seconds()
+	res.CountedBack = ctx.Err() == nil
 	res.ReadbackErrors = int(errs.Load())
 	if e := firstErr.Load(); e != nil && res.FirstError == "" {
 		res.FirstError = (*e).Error()

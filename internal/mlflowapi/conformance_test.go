@@ -101,7 +101,7 @@ func TestLogParamMetricTagAndBatch(t *testing.T) {
 		"Changing param values is not allowed. Param with key='k' was already logged with value='3' for run ID='"+id+"'. Attempted logging new value '5'.")
 	c.post("runs/log-metric", obj{"run_id": id, "run_uuid": id, "key": "acc", "value": 0.5, "timestamp": 1000, "step": 0})
 	c.post("runs/log-metric", obj{"run_uuid": id, "key": "acc", "value": 0.7, "timestamp": "1001", "step": "1"}) // run_uuid only, int64 strings
-	c.post("runs/log-metric", obj{"run_id": id, "key": "nodefault", "value": 1, "timestamp": 5})                  // step defaults to 0
+	c.post("runs/log-metric", obj{"run_id": id, "key": "nodefault", "value": 1, "timestamp": 5})                 // step defaults to 0
 	c.post("runs/set-tag", obj{"run_id": id, "run_uuid": id, "key": "t", "value": "v"})
 	c.post("runs/set-tag", obj{"run_id": id, "key": "t", "value": "multi\nline"}) // tags upsert
 	c.post("runs/set-tag", obj{"run_id": id, "key": "e", "value": ""})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posml/posml/internal/artifact"
 	"github.com/posml/posml/internal/mlflowapi"
@@ -389,10 +390,17 @@ func TestRegistrySearchModelVersionsHTTP(t *testing.T) {
 	c.post("registered-models/create", obj{"name": "s1"})
 	c.post("registered-models/create", obj{"name": "s2"})
 	r1, r2 := c.createRun("0"), c.createRun("0")
-	c.post("model-versions/create", obj{"name": "s1", "source": "s3://b/A/B", "run_id": r1, "tags": []obj{{"key": "t", "value": "abc"}}})
-	c.post("model-versions/create", obj{"name": "s1", "source": "s3://b/A/C", "run_id": r2, "tags": []obj{{"key": "t", "value": "xyz"}}})
-	c.post("model-versions/create", obj{"name": "s2", "source": "s3://b/A/C", "run_id": r2})
-	c.post("model-versions/create", obj{"name": "s2", "source": "s3://b/A/D", "run_id": r1})
+	// Distinct milliseconds, so that the default order (last update first)
+	// is the creation order reversed.
+	for _, body := range []obj{
+		{"name": "s1", "source": "s3://b/A/B", "run_id": r1, "tags": []obj{{"key": "t", "value": "abc"}}},
+		{"name": "s1", "source": "s3://b/A/C", "run_id": r2, "tags": []obj{{"key": "t", "value": "xyz"}}},
+		{"name": "s2", "source": "s3://b/A/C", "run_id": r2},
+		{"name": "s2", "source": "s3://b/A/D", "run_id": r1},
+	} {
+		c.post("model-versions/create", body)
+		time.Sleep(3 * time.Millisecond)
+	}
 	c.ok("DELETE", "model-versions/delete", obj{"name": "s2", "version": "2"})
 	ids := func(o obj) string {
 		var out []string

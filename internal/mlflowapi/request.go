@@ -142,5 +142,5 @@ func require(pairs ...string) error {
 	return nil
 }
 
-// pageOffset decodes a page token.
+// intString formats an int64 in decimal.
 func intString(n int64) string { return strconv.FormatInt(n, 10) }

@@ -103,7 +103,7 @@ func (s *Store) GetExperiment(ctx context.Context, id string) (tracking.Experime
 	}
 	e, err := scanExperiment(s.readRow(ctx, `SELECT `+experimentColumns+` FROM experiments WHERE experiment_id = ?`, n))
 	if errors.Is(err, sql.ErrNoRows) {
-		return e, fmt.Errorf("%w", tracking.ErrExperimentNotFound(id))
+		return e, tracking.ErrExperimentNotFound(id)
 	}
 	if err != nil {
 		return e, internal("get experiment", err)
@@ -158,7 +158,7 @@ func (s *Store) loadExperimentTags(ctx context.Context, exps []*tracking.Experim
 	return internal("experiment tags", rows.Err())
 }
 
-// lockExperiment reads an experiment's lifecycle stage inside a write
+// experimentStage reads an experiment's lifecycle stage inside a write
 // transaction; a missing experiment is a not-found error.
 func (t *tx) experimentStage(id string) (int64, tracking.LifecycleStage, error) {
 	n, err := parseExperimentID(id)

@@ -142,12 +142,11 @@ func (a storedMetric) newer(b storedMetric) bool {
 	return a.value > b.value
 }
 
-const metricChunk = 100
-
 func (t *tx) logMetrics(r runRef, metrics []tracking.Metric) error {
 	if len(metrics) == 0 {
 		return nil
 	}
+	metricChunk := t.s.d.rowsPerInsert
 	rows := make([]storedMetric, 0, len(metrics))
 	type dedupeKey struct {
 		key      string

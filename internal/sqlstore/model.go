@@ -179,7 +179,8 @@ func (s *Store) loadModelData(ctx context.Context, db querier, ms []tracking.Log
 	})
 }
 
-// modelTx looks up a model that is not deleted inside a write transaction.
+// model checks, inside a write transaction, that a model exists and is
+// not deleted.
 func (t *tx) model(id string) error {
 	var stage string
 	err := t.queryRow(`SELECT lifecycle_stage FROM logged_models WHERE model_id = ?`, id).Scan(&stage)

@@ -66,17 +66,20 @@ type dialect struct {
 	// ilike is the case-insensitive LIKE operator expression for a column and a
 	// placeholder.
 	ilike func(col, arg string) string
-	// maxParams bounds the placeholders of one statement.
-	maxParams int
+	// rowsPerInsert is the number of rows of one multi-row metric insert:
+	// small on SQLite, where statements are prepared and cached per row
+	// count; one statement per batch on PostgreSQL, where a round trip costs
+	// more than parsing.
+	rowsPerInsert int
 }
 
 var (
 	sqliteDialect = dialect{
-		name: "sqlite", prepare: true, maxParams: 32766,
+		name: "sqlite", prepare: true, rowsPerInsert: 100,
 		ilike: func(col, arg string) string { return "LOWER(" + col + ") LIKE LOWER(" + arg + ")" },
 	}
 	postgresDialect = dialect{
-		name: "postgres", dollar: true, maxParams: 65535,
+		name: "postgres", dollar: true, rowsPerInsert: 1000,
 		ilike: func(col, arg string) string { return col + " ILIKE " + arg },
 	}
 )

@@ -287,16 +287,7 @@ func joinURI(base string, elems ...string) string {
 	return s
 }
 
-// MetricKey identifies a metric value for de-duplication.
-type MetricKey struct {
-	Key       string
-	Timestamp int64
-	Step      int64
-	Value     float64
-	IsNaN     bool
-}
-
-// String formats a float the way Python's str() does for the common cases,
+// formatFloat formats a float the way Python's str() does for the common cases,
 // for messages that quote values.
 func formatFloat(f float64) string {
 	s := strconv.FormatFloat(f, 'g', -1, 64)
@@ -321,4 +312,3 @@ func pyRepr(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
 }
-
