@@ -21,5 +21,8 @@ lint: ## go vet and gofmt
 demo: build ## build, create the demo project and start posml on its embedded defaults
 	./scripts/demo.sh
 
+bench-tracking: build ## benchmark the tracking server (see README, Benchmarks)
+	./scripts/bench-tracking.sh
+
 clean: ## remove build output
 	rm -rf bin

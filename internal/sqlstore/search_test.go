@@ -269,4 +269,12 @@ func TestSQLitePath(t *testing.T) {
 			t.Errorf("sqlitePath(%q): no error", bad)
 		}
 	}
+	for in, want := range map[string]string{"sqlite:///x.db": "FULL", "sqlite:///x.db?synchronous=normal": "NORMAL", "x.db": "FULL"} {
+		if _, got, err := sqliteConfig(in); err != nil || got != want {
+			t.Errorf("sqliteConfig(%q) synchronous = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, _, err := sqliteConfig("sqlite:///x.db?synchronous=fast"); err == nil {
+		t.Error("synchronous=fast accepted")
+	}
 }

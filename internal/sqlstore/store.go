@@ -31,7 +31,8 @@ const DefaultArtifactRoot = "mlflow-artifacts:/"
 // Config configures a Store.
 type Config struct {
 	// URL is "sqlite:///relative.db", "sqlite:////absolute.db" (SQLAlchemy's
-	// convention, as MLflow uses it), a bare file path, or
+	// convention, as MLflow uses it; "?synchronous=normal" relaxes
+	// durability), a bare file path, or
 	// "postgres://user:pass@host/db?search_path=s".
 	URL string
 	// ArtifactRoot prefixes new experiments' artifact locations;
@@ -135,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s.w, s.r, s.d = db, db, postgresDialect
 	default:
-		path, err := sqlitePath(u)
+		path, sync, err := sqliteConfig(u)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +146,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			}
 		}
 		const common = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)"
-		w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -183,6 +184,30 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sqliteConfig reads a sqlite URL: the file path and the synchronous mode.
+// Commits are durable by default (synchronous=FULL: fsync of the WAL at each
+// commit); "?synchronous=normal" trades the last commits on power loss (never
+// on a crash of the process) for speed.
+func sqliteConfig(u string) (path, sync string, err error) {
+	sync = "FULL"
+	if i := strings.IndexByte(u, '?'); i >= 0 && strings.HasPrefix(u, "sqlite:") {
+		q, err := url.ParseQuery(u[i+1:])
+		if err != nil {
+			return "", "", posml.Errorf(posml.KindInvalid, "bad sqlite URL "+u+": "+err.Error())
+		}
+		if v := q.Get("synchronous"); v != "" {
+			switch strings.ToUpper(v) {
+			case "OFF", "NORMAL", "FULL", "EXTRA":
+				sync = strings.ToUpper(v)
+			default:
+				return "", "", posml.Errorf(posml.KindInvalid, "bad sqlite URL "+u+": synchronous must be off, normal, full or extra")
+			}
+		}
+	}
+	path, err = sqlitePath(u)
+	return path, sync, err
 }
 
 // sqlitePath turns a sqlite URL into a file path.
