@@ -494,6 +494,8 @@ func TestExperimentsCRUDAndSearch(t *testing.T) {
 	if names(p2) != "gamma" || p2["next_page_token"] != nil {
 		t.Fatalf("page 2 = %v", p2)
 	}
+	// MLflow 2.0 removed experiments/list; old clients get ENDPOINT_NOT_FOUND.
+	c.fail("GET", "experiments/list", nil, 404, "ENDPOINT_NOT_FOUND", "")
 	// Delete, view types, restore.
 	runID := c.createRun(a)
 	c.post("experiments/delete", obj{"experiment_id": a})

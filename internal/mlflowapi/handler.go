@@ -70,6 +70,15 @@ type Route struct {
 	Method, Path string
 }
 
+// Routes lists the tracking endpoints (for tests and docs).
+func Routes() []Route {
+	var out []Route
+	for _, rt := range (&handler{}).routes() {
+		out = append(out, Route{rt.method, rt.path})
+	}
+	return out
+}
+
 // Handler returns the MLflow tracking API. art is the artifact store behind
 // the proxy (for artifacts/list); log receives server faults. Unknown paths
 // get 404 ENDPOINT_NOT_FOUND.
@@ -92,15 +101,6 @@ func Handler(store Store, art artifact.Store, log *slog.Logger) http.Handler {
 type route struct {
 	method, path string
 	f            apiFunc
-}
-
-// Routes lists the endpoints (for tests and docs).
-func Routes() []Route {
-	var out []Route
-	for _, rt := range (&handler{}).routes() {
-		out = append(out, Route{rt.method, rt.path})
-	}
-	return out
 }
 
 // routes is the route table: every endpoint, relative to a prefix.

@@ -13,8 +13,9 @@ import (
 	"github.com/posml/posml"
 )
 
-// maxBody bounds a request body; log-batch has its own, smaller limit.
-const maxBody = 16 << 20
+// maxBody bounds a request body: a dataset profile alone may take 16 MiB
+// (log-inputs); log-batch has its own, smaller limit.
+const maxBody = 64 << 20
 
 // decode reads a request into v the way MLflow's _get_request_message does:
 // for GET, the query parameters (repeated keys become lists); otherwise the

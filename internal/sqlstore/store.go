@@ -429,6 +429,12 @@ func internal(op string, err error) error {
 	if errors.As(err, &pe) {
 		return err
 	}
+	// A value PostgreSQL cannot store (a NUL character, an out-of-range
+	// number: SQLSTATE class 22) is the client's fault, not the server's.
+	var pge *pgconn.PgError
+	if errors.As(err, &pge) && strings.HasPrefix(pge.Code, "22") {
+		return &posml.Error{Kind: posml.KindInvalid, Msg: "Invalid value: " + pge.Message, Err: err}
+	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 

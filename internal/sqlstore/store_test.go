@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -343,4 +342,16 @@ func TestSearchRuns(t *testing.T) {
 	})
 }
 
-var _ = time.Now
+func TestBadValuesAreClientErrors(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r, err := s.CreateRun(ctx, NewRun{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.SetTag(ctx, r.Info.RunID, tracking.Tag{Key: "k", Value: "a\x00b"})
+		if err != nil && posml.KindOf(err) != posml.KindInvalid {
+			t.Fatalf("NUL in a tag value: %v (kind %v); want success or an invalid-value error", err, posml.KindOf(err))
+		}
+	})
+}
