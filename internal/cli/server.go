@@ -5,13 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/posml/posml/internal/artifact"
+	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/mlflowapi"
+	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/runner"
+	"github.com/posml/posml/internal/scheduler"
 	"github.com/posml/posml/internal/server"
 	"github.com/posml/posml/internal/sqlstore"
 )
@@ -25,6 +33,10 @@ type serverConfig struct {
 	DB           string // database URL
 	ArtifactsDir string
 	LogLevel     slog.Level
+	// Projects, webhooks and notifications (project.go).
+	Native nativeConfig
+	// The pipeline engine (engine.go).
+	Engine engineConfig
 }
 
 // Defaults of `posml server`.
@@ -74,6 +86,13 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 			if err := cfg.LogLevel.UnmarshalText([]byte(pick("log-level", "POSML_LOG_LEVEL", "info"))); err != nil {
 				return &usageError{fmt.Errorf("--log-level: %w", err)}
 			}
+			if err := cfg.Native.resolve(cmd, e, cfg.DataDir); err != nil {
+				return err
+			}
+			if err := cfg.Engine.resolve(cmd, e, cfg.DataDir); err != nil {
+				return err
+			}
+			cfg.Native.Python = cfg.Engine.Python // validation parses with the interpreter that runs
 			return runServer(cmd.Context(), e, cfg)
 		},
 	}
@@ -83,6 +102,8 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&db, "db", "", "database URL: sqlite:///relative.db, sqlite:////absolute.db or postgres://... (env POSML_DB; default SQLite in the data directory)")
 	f.StringVar(&artifacts, "artifacts-destination", "", "directory where proxied artifacts are stored (env POSML_ARTIFACTS_DESTINATION; default <data-dir>/artifacts)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env POSML_LOG_LEVEL)")
+	addNativeFlags(c)
+	addEngineFlags(c)
 	return c
 }
 
@@ -100,11 +121,21 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	}
 	defer func() { err = errors.Join(err, art.Close()) }()
 	log.Info("posml server starting", "version", version, "db", redactURL(cfg.DB), "dialect", store.Dialect(), "artifacts", cfg.ArtifactsDir)
+	var eng *engine
+	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
+	nat := newNative(store, cfg.Native, log)
+	defer nat.start(ctx)() // the poll loop and the notifier stop with ctx
+	eng = newEngine(store, cfg.Engine, trackingURL(cfg.Addr), nat.RunEnded, log)
+	ctx, stopEngine := context.WithCancel(ctx)
+	defer stopEngine()
+	engineDone := eng.start(ctx, stopEngine) // an engine failure stops the server too
+	defer func() { err = errors.Join(err, engineDone()) }()
 	srv := server.New(server.Config{
 		Addr:      cfg.Addr,
 		Version:   version,
 		Tracking:  mlflowapi.Handler(store, art, log),
 		Artifacts: artifact.Handler(art, log),
+		Native:    nat.Handler,
 		Log:       log,
 	})
 	return srv.Run(ctx)
@@ -125,4 +156,149 @@ func redactURL(u string) string {
 		return scheme + "://" + user + ":xxxxx@" + rest[at+1:]
 	}
 	return u
+}
+
+// engineConfig configures the pipeline engine of `posml server`: the
+// scheduler and the runner pool.
+type engineConfig struct {
+	Python      string // interpreter of train.py and the trigger shim
+	MaxParallel int    // attempts' processes at once
+	RunsDir     string // checkouts and logs of runs
+	ReposDir    string // the project registry's bare clones
+	NoScheduler bool   // runs only start by hand (API, CLI)
+}
+
+// addEngineFlags adds the flags of engineConfig to `posml server`.
+func addEngineFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.String("python", "", "Python interpreter of the pipelines' scripts (env POSML_PYTHON; default /usr/bin/python3 if it exists, else python3 from PATH)")
+	f.Int("max-parallel", 2, "pipeline processes running at once, over all projects (env POSML_MAX_PARALLEL)")
+	f.String("runs-dir", "", "directory of the runs' checkouts and logs (env POSML_RUNS_DIR; default <data-dir>/runs)")
+	f.Bool("no-scheduler", false, "do not fire schedules: runs start only by hand (API, CLI); queued runs still execute")
+}
+
+// resolve fills ec from the flags of addEngineFlags, the environment and
+// the defaults.
+func (ec *engineConfig) resolve(cmd *cobra.Command, e *env, dataDir string) error {
+	f := cmd.Flags()
+	ec.Python, _ = f.GetString("python")
+	if ec.Python == "" {
+		ec.Python = e.getenv("POSML_PYTHON")
+	}
+	if ec.Python == "" {
+		ec.Python = "python3"
+		if fi, err := os.Stat("/usr/bin/python3"); err == nil && !fi.IsDir() {
+			ec.Python = "/usr/bin/python3"
+		}
+	}
+	ec.MaxParallel, _ = f.GetInt("max-parallel")
+	if !f.Changed("max-parallel") {
+		if v := e.getenv("POSML_MAX_PARALLEL"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return &usageError{fmt.Errorf("POSML_MAX_PARALLEL=%q: want a number", v)}
+			}
+			ec.MaxParallel = n
+		}
+	}
+	if ec.MaxParallel < 1 {
+		return &usageError{fmt.Errorf("--max-parallel must be at least 1, not %d", ec.MaxParallel)}
+	}
+	ec.RunsDir, _ = f.GetString("runs-dir")
+	if ec.RunsDir == "" {
+		ec.RunsDir = e.getenv("POSML_RUNS_DIR")
+	}
+	if ec.RunsDir == "" {
+		ec.RunsDir = filepath.Join(dataDir, "runs")
+	}
+	ec.ReposDir = filepath.Join(dataDir, "repos") // where newNative's registry clones
+	ec.NoScheduler, _ = f.GetBool("no-scheduler")
+	return nil
+}
+
+// trackingURL is the URL runs reach this server at: its listen address,
+// with a wildcard host replaced by the loopback address.
+func trackingURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// engine is the scheduler and the runner pool of `posml server`.
+type engine struct {
+	sched *scheduler.Scheduler // nil with --no-scheduler
+	pool  *runner.Pool
+	log   *slog.Logger
+}
+
+func newEngine(store *sqlstore.Store, cfg engineConfig, trackingURI string, onEnd func(pipeline.Run), log *slog.Logger) *engine {
+	eng := &engine{log: log}
+	eng.pool = runner.New(runner.Deps{
+		Store:   store,
+		Backend: &executor.Local{},
+		Source:  &runner.GitSource{Dir: cfg.ReposDir},
+	}, runner.Config{
+		RunsDir:     cfg.RunsDir,
+		Python:      cfg.Python,
+		MaxParallel: cfg.MaxParallel,
+		TrackingURI: trackingURI,
+		OnEnd:       onEnd,
+	}, log)
+	if !cfg.NoScheduler {
+		eng.sched = scheduler.New(store, scheduler.Config{OnFire: func(pipeline.Run) { eng.pool.Wake() }}, log)
+	}
+	return eng
+}
+
+// Wake nudges the scheduler (a commit was activated, a project resumed)
+// and the pool (a run was queued or a cancel requested). It is nil-safe
+// and never blocks.
+func (eng *engine) Wake() {
+	if eng == nil {
+		return
+	}
+	if eng.sched != nil {
+		eng.sched.Wake()
+	}
+	eng.pool.Wake()
+}
+
+// start runs the scheduler and the pool until ctx ends; if either fails,
+// fail (the server's cancel) stops the server. The returned done cancels
+// them with fail and waits for them, returning their errors.
+func (eng *engine) start(ctx context.Context, fail context.CancelFunc) (done func() error) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() { // waited for by done
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				fail()
+			}
+		}()
+	}
+	if eng.sched != nil {
+		run("scheduler", eng.sched.Run)
+	}
+	run("runner", eng.pool.Run)
+	return func() error {
+		fail()
+		wg.Wait()
+		close(errs)
+		var err error
+		for e := range errs {
+			err = errors.Join(err, e)
+		}
+		return err
+	}
 }

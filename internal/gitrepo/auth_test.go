@@ -342,3 +342,14 @@ func TestErrorKinds(t *testing.T) {
 		t.Errorf("Error() = %q; want %q", e.Error(), want)
 	}
 }
+
+func TestDefaultEnv(t *testing.T) {
+	got := DefaultEnv([]string{"PATH=/bin", "HOME=/root", "HTTPS_PROXY=http://p:3128", "GIT_DIR=/x", "GIT_SSL_CAINFO=/ca.pem", "AWS_SECRET_ACCESS_KEY=s"})
+	want := []string{"PATH=/bin", "HTTPS_PROXY=http://p:3128", "GIT_SSL_CAINFO=/ca.pem"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("DefaultEnv = %q; want %q", got, want)
+	}
+	if got := DefaultEnv(nil); len(got) != 1 || !strings.HasPrefix(got[0], "PATH=") {
+		t.Errorf("DefaultEnv(nil) = %q", got)
+	}
+}

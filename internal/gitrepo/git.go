@@ -16,12 +16,12 @@ import (
 )
 
 // Git runs the git program. The zero value runs "git" from PATH with the
-// environment DefaultEnv(os.Getenv) and temporary files in os.TempDir().
+// environment DefaultEnv(os.Environ()) and temporary files in os.TempDir().
 type Git struct {
 	// Path is the git executable; "" means "git", looked up in PATH.
 	Path string
 	// Env is the base environment of every git command: PATH, proxies,
-	// TLS trust (see DefaultEnv). nil means DefaultEnv(os.Getenv). Variables
+	// TLS trust (see DefaultEnv). nil means DefaultEnv(os.Environ()). Variables
 	// that would let the surroundings change git's behaviour (GIT_*, HOME,
 	// XDG_CONFIG_HOME, LC_*, SSH_ASKPASS) are dropped from it and set by the
 	// package.
@@ -43,22 +43,27 @@ const killDelay = 5 * time.Second
 // maxStderr is how much of git's stderr an Error keeps.
 const maxStderr = 8 << 10
 
-// DefaultEnv picks from an environment (os.Getenv, or a test's map) the
-// variables git needs to reach a server: PATH, the proxy variables, and
-// the TLS trust settings.
-func DefaultEnv(getenv func(string) string) []string {
+// DefaultEnv picks from an environment (os.Environ(), or a test's list)
+// the variables git needs to reach a server: PATH, TMPDIR, the proxy
+// variables and the TLS trust settings.
+func DefaultEnv(environ []string) []string {
+	keep := map[string]bool{
+		"PATH": true, "TMPDIR": true,
+		"http_proxy": true, "HTTP_PROXY": true, "https_proxy": true, "HTTPS_PROXY": true,
+		"all_proxy": true, "ALL_PROXY": true, "no_proxy": true, "NO_PROXY": true,
+		"SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
+		"GIT_SSL_CAINFO": true, "GIT_SSL_CAPATH": true, "GIT_PROXY_SSL_CAINFO": true,
+	}
 	var env []string
-	for _, k := range []string{
-		"PATH", "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-		"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
-		"SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH",
-		"GIT_PROXY_SSL_CAINFO", "TMPDIR",
-	} {
-		if v := getenv(k); v != "" {
-			env = append(env, k+"="+v)
+	hasPath := false
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if keep[name] {
+			env = append(env, kv)
+			hasPath = hasPath || name == "PATH"
 		}
 	}
-	if getenv("PATH") == "" {
+	if !hasPath {
 		env = append(env, "PATH=/usr/local/bin:/usr/bin:/bin")
 	}
 	return env
@@ -178,7 +183,7 @@ func (s *session) close() { os.RemoveAll(s.dir) }
 func (s *session) env(g *Git) []string {
 	base := g.Env
 	if base == nil {
-		base = DefaultEnv(os.Getenv)
+		base = DefaultEnv(os.Environ())
 	}
 	env := make([]string, 0, len(base)+16)
 	for _, kv := range base {

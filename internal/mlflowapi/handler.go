@@ -95,7 +95,7 @@ func Handler(store Store, art artifact.Store, log *slog.Logger) http.Handler {
 	}
 	h.registryRoutes(m) // model registry: registry.go
 	m.HandleFunc("/", NotFound)
-	return m
+	return withStoreAuth(m, store, log) // run tokens: auth.go
 }
 
 type route struct {

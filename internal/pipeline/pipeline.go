@@ -238,10 +238,12 @@ type Schedule struct {
 	Pipeline  Kind
 	Commit    string // the commit the spec comes from
 	Spec      Spec
+	// MaxActiveRuns bounds the pipeline's running runs (max_active_runs).
+	MaxActiveRuns int
 	// NextFireAt is when the scheduler must look at the pipeline again (UTC):
 	// the next fire, or an earlier instant after a change (new commit,
-	// resume). Zero when nothing is pending (paused, unscheduled, @once
-	// done).
+	// resume; then it may be the Unix epoch: "at once"). Zero when nothing
+	// is pending (paused, unscheduled, @once done).
 	NextFireAt time.Time
 	// Last is the data interval of the last scheduled run; nil before one.
 	Last *Interval
@@ -264,4 +266,16 @@ type Output struct {
 	ModelName    string // "" for a plain MLflow run
 	ModelVersion int    // 0 for a plain MLflow run
 	CreatedAt    time.Time
+}
+
+// RunFilter selects runs for Store.PipelineRuns. Zero fields do not filter.
+type RunFilter struct {
+	ProjectID   ProjectID
+	Pipeline    Kind
+	States      []State
+	Cause       Cause
+	ParentRunID RunID
+	// BeforeID pages backwards: only runs with a smaller ID (newest first).
+	BeforeID RunID
+	Limit    int // default 100
 }

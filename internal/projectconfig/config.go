@@ -31,6 +31,9 @@ type MLflow struct {
 	// train.py sees only what the files say.
 	ExperimentName string
 	RegisterModel  string
+	// AutoAlias (mlflow.auto_alias, default false) lets promotion move the
+	// champion alias to a version the train script registered itself.
+	AutoAlias bool
 }
 
 // Config is a project's merged, validated configuration.

@@ -133,3 +133,24 @@ func TestConfigMetricDirection(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigAutoAlias(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mlflow string
+		want   bool
+		diags  int
+	}{
+		{"unset", "mlflow:\n  target_metric: accuracy_score", false, 0},
+		{"true", "mlflow:\n  target_metric: accuracy_score\n  auto_alias: true", true, 0},
+		{"false", "mlflow:\n  target_metric: accuracy_score\n  auto_alias: false", false, 0},
+		{"quoted", "mlflow:\n  target_metric: accuracy_score\n  auto_alias: \"true\"", false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, diags := load(t, doc(tc.mlflow), "")
+			if c.MLflow.AutoAlias != tc.want || len(diags) != tc.diags {
+				t.Errorf("AutoAlias = %v, diagnostics %q; want %v and %d diagnostic(s)", c.MLflow.AutoAlias, diags, tc.want, tc.diags)
+			}
+		})
+	}
+}

@@ -33,7 +33,7 @@ var topLevelKeys = []string{
 
 // mlflowKeys are the fields of the mlflow: mapping.
 var mlflowKeys = []string{
-	"target_metric", "target_metric_direction", "tracking_uri", "experiment_name", "register_model",
+	"target_metric", "target_metric_direction", "tracking_uri", "experiment_name", "register_model", "auto_alias",
 }
 
 // renamedKeys maps names people plausibly write, too far from the real name
@@ -70,6 +70,7 @@ var examples = map[string]string{
 	"mlflow.tracking_uri":             "tracking_uri: http://mlflow.example.com:5000",
 	"mlflow.experiment_name":          "experiment_name: e2e-pipeline-iris",
 	"mlflow.register_model":           "register_model: knn-model",
+	"mlflow.auto_alias":               "auto_alias: true",
 	"schedule_mode":                   "schedule_mode: interval",
 	"catchup":                         "catchup: false",
 	"train_timeout":                   "train_timeout: 90m",

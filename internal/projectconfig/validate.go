@@ -495,6 +495,7 @@ func (v *validator) mlflow(e *entry, c *Config) {
 	if c.MLflow.RegisterModel == "" && len(c.ModelNames) > 0 {
 		c.MLflow.RegisterModel = c.ModelNames[0]
 	}
+	c.MLflow.AutoAlias = v.boolean(m.field("auto_alias"), "mlflow.auto_alias", false)
 }
 
 // emptyDefault warns that an optional field was left empty.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 
 	"github.com/posml/posml"
@@ -21,7 +20,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 
-func errUnauthorized(msg string) error { return &apiError{http.StatusUnauthorized, "unauthorized", msg} }
+func errUnauthorized(msg string) error {
+	return &apiError{http.StatusUnauthorized, "unauthorized", msg}
+}
 
 func errBadRequest(format string, args ...any) error {
 	return &posml.Error{Kind: posml.KindInvalid, Msg: fmt.Sprintf(format, args...)}
@@ -74,11 +75,17 @@ type status struct {
 	body any
 }
 
+// streamed says that the handler has written the response itself.
+type streamed struct{}
+
 func (h *handler) json(f jsonFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := f(w, r)
 		if err != nil {
 			h.writeError(w, r, err)
+			return
+		}
+		if _, ok := v.(streamed); ok {
 			return
 		}
 		code := http.StatusOK
@@ -121,5 +128,3 @@ func decode(r *http.Request, v any) error {
 	}
 	return nil
 }
-
-var _ = slog.Default // slog is the handler's logger type

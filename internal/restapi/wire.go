@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/posml/posml/internal/lineage"
 	"github.com/posml/posml/internal/pipeline"
 )
 
@@ -87,6 +88,7 @@ type Run struct {
 	Reason            string         `json:"reason,omitempty"`
 	AttemptList       []Attempt      `json:"attempt_list,omitempty"`
 	Outputs           []Output       `json:"outputs,omitempty"`
+	Decisions         []Decision     `json:"promotion,omitempty"`
 	Conf              map[string]any `json:"conf,omitempty"`
 }
 
@@ -105,6 +107,24 @@ type Output struct {
 	MLflowRunID  string `json:"mlflow_run_id,omitempty"`
 	ModelName    string `json:"model_name,omitempty"`
 	ModelVersion int    `json:"model_version,omitempty"`
+}
+
+// Decision is promotion's verdict on one registered model after a train
+// run: registered (a new champion), held, or recorded (the script
+// registered the version itself).
+type Decision struct {
+	Model           string    `json:"model"`
+	Outcome         string    `json:"outcome"`
+	Reason          string    `json:"reason"`
+	Metric          string    `json:"metric"`
+	Direction       string    `json:"direction"`
+	CandidateRunID  string    `json:"candidate_run_id,omitempty"`
+	CandidateValue  *float64  `json:"candidate_value"`
+	ChampionVersion int64     `json:"champion_version,omitempty"`
+	ChampionValue   *float64  `json:"champion_value"`
+	NewVersion      int64     `json:"new_version,omitempty"`
+	AliasMoved      bool      `json:"alias_moved"`
+	DecidedAt       time.Time `json:"decided_at"`
 }
 
 // StartRun is the body of POST /api/posml/runs.
@@ -138,6 +158,8 @@ type WebhookResult struct {
 	Status   string   `json:"status"` // "synced" or "ignored"
 	Reason   string   `json:"reason,omitempty"`
 	Projects []string `json:"projects"`
+	// Runs are the runs queued with ?run= (cause webhook).
+	Runs []string `json:"runs,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -183,6 +205,14 @@ func toRun(r pipeline.Run) Run {
 
 func toAttempt(a pipeline.Attempt) Attempt {
 	return Attempt{N: a.N, State: string(a.State), StartedAt: a.StartedAt.UTC(), EndedAt: timePtr(a.EndedAt), ExitCode: a.ExitCode, Error: a.Error}
+}
+
+func toDecision(d lineage.Decision) Decision {
+	return Decision{
+		Model: d.ModelName, Outcome: string(d.Outcome), Reason: d.Reason, Metric: d.Metric, Direction: d.Direction,
+		CandidateRunID: d.CandidateRunID, CandidateValue: d.CandidateValue, ChampionVersion: d.ChampionVersion,
+		ChampionValue: d.ChampionValue, NewVersion: d.NewVersion, AliasMoved: d.AliasMoved, DecidedAt: d.DecidedAt.UTC(),
+	}
 }
 
 func toOutput(o pipeline.Output) Output {

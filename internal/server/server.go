@@ -24,6 +24,9 @@ type Config struct {
 	Tracking http.Handler
 	// Artifacts serves the artifact proxy (artifact.Handler); nil disables it.
 	Artifacts http.Handler
+	// Native serves posml's own JSON API under /api/posml/ (restapi.Handler);
+	// nil leaves those paths to Tracking.
+	Native http.Handler
 	// Log receives request logs and server errors; nil discards them.
 	Log *slog.Logger
 	// ShutdownTimeout bounds the graceful shutdown (default 10 s).
@@ -68,6 +71,9 @@ func (s *Server) routes() http.Handler {
 		tracking = http.HandlerFunc(mlflowapi.NotFound)
 	}
 	m.Handle("/", tracking)
+	if s.cfg.Native != nil {
+		m.Handle("/api/posml/", s.cfg.Native)
+	}
 	var h http.Handler = m
 	if art := s.cfg.Artifacts; art != nil {
 		// The proxy is reached ahead of the mux, which would redirect

@@ -59,7 +59,7 @@ CREATE TABLE pipelines (
 );
 CREATE INDEX pipelines_due ON pipelines (next_fire_at) WHERE next_fire_at IS NOT NULL;
 
-CREATE TABLE runs (
+CREATE TABLE pipeline_runs (
     id               INTEGER PRIMARY KEY,
     project_id       INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     pipeline         TEXT    NOT NULL,
@@ -82,13 +82,13 @@ CREATE TABLE runs (
     conf             TEXT    NOT NULL DEFAULT ''
 );
 -- A scheduled or backfilled logical date runs once.
-CREATE UNIQUE INDEX runs_key ON runs (project_id, pipeline, logical_date) WHERE cause IN ('schedule', 'backfill');
-CREATE INDEX runs_queue ON runs (state, fire_at, id);
-CREATE INDEX runs_project ON runs (project_id, id);
-CREATE INDEX runs_parent ON runs (parent_run_id) WHERE parent_run_id <> 0;
+CREATE UNIQUE INDEX pipeline_runs_key ON pipeline_runs (project_id, pipeline, logical_date) WHERE cause IN ('schedule', 'backfill');
+CREATE INDEX pipeline_runs_queue ON pipeline_runs (state, fire_at, id);
+CREATE INDEX pipeline_runs_project ON pipeline_runs (project_id, id);
+CREATE INDEX pipeline_runs_parent ON pipeline_runs (parent_run_id) WHERE parent_run_id <> 0;
 
-CREATE TABLE attempts (
-    run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+CREATE TABLE run_attempts (
+    run_id     INTEGER NOT NULL REFERENCES pipeline_runs (id) ON DELETE CASCADE,
     n          INTEGER NOT NULL,
     state      TEXT    NOT NULL,
     pid        INTEGER NOT NULL DEFAULT 0,
@@ -100,12 +100,12 @@ CREATE TABLE attempts (
     handle     TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, n)
 );
-CREATE INDEX attempts_running ON attempts (state) WHERE state = 'running';
+CREATE INDEX run_attempts_running ON run_attempts (state) WHERE state = 'running';
 
 -- What a pipeline run produced in the tracking server.
 CREATE TABLE run_outputs (
     id             INTEGER PRIMARY KEY,
-    run_id         INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    run_id         INTEGER NOT NULL REFERENCES pipeline_runs (id) ON DELETE CASCADE,
     mlflow_run_id  TEXT    NOT NULL DEFAULT '',
     model_name     TEXT    NOT NULL DEFAULT '',
     model_version  INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,21 @@
+// Package runner executes posml's pipeline runs. A Pool takes queued runs
+// from the store in fire order, within a global limit of processes
+// (MaxParallel) and each pipeline's max_active_runs, and runs their
+// attempts through an executor backend: a fresh checkout of the pinned
+// commit in RunsDir/<run id>/, the system config.yaml at its root, the
+// run's exact environment (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN,
+// MLFLOW_EXPERIMENT_NAME, POSML_RUN_ID, POSML_PROJECT, POSML_GIT_COMMIT,
+// POSML_LOGICAL_DATE, POSML_DATA_INTERVAL_START/END, PYTHONPATH with the
+// SDK, and a minimal PATH, HOME, LANG), `python src/train.py` with the
+// config's train_timeout, and retries after retry_delay. A trigger run
+// polls train_trigger(**conf) through the executor's shim and, when it says
+// yes, queues a train run and ends with that run's outcome.
+//
+// Every transition is committed to the store before it is acted on (see
+// package pipeline); Recover, at start, resolves the attempts a crashed
+// server left running.
+//
+// For the REST API and the CLI, a Pool offers Enqueue, Cancel, Retry and
+// Follow (live logs). Run tokens (TokenIssuer) and promotion (Promoter) are
+// interfaces that other packages implement.
+package runner

@@ -1,0 +1,520 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/posml/posml"
+	"github.com/posml/posml/internal/executor"
+	"github.com/posml/posml/internal/pipeline"
+)
+
+// Store is what the runner needs of the database (*sqlstore.Store).
+type Store interface {
+	QueuedRuns(ctx context.Context, now time.Time, limit int) ([]pipeline.Run, error)
+	NextNotBefore(ctx context.Context) (time.Time, error)
+	StartAttempt(ctx context.Context, id pipeline.RunID, now time.Time, logPath func(n int) string) (pipeline.Run, pipeline.Attempt, bool, error)
+	SetAttemptProcess(ctx context.Context, id pipeline.RunID, n, pid int, handle string) error
+	FinishAttempt(ctx context.Context, a pipeline.Attempt, next pipeline.State, reason string, notBefore time.Time) (pipeline.Run, error)
+	RunningAttempts(ctx context.Context) ([]pipeline.Attempt, error)
+	Attempts(ctx context.Context, id pipeline.RunID) ([]pipeline.Attempt, error)
+	PipelineRun(ctx context.Context, id pipeline.RunID) (pipeline.Run, error)
+	PipelineRuns(ctx context.Context, f pipeline.RunFilter) ([]pipeline.Run, error)
+	Commit(ctx context.Context, id pipeline.ProjectID, sha string) (pipeline.Commit, error)
+	CreatePipelineRun(ctx context.Context, r pipeline.Run) (pipeline.Run, error)
+	RequestCancel(ctx context.Context, id pipeline.RunID, reason string) (pipeline.Run, error)
+	RequeueRun(ctx context.Context, id pipeline.RunID) (pipeline.Run, error)
+	CancelRequested(ctx context.Context) ([]pipeline.RunID, error)
+	Project(ctx context.Context, id pipeline.ProjectID) (pipeline.Project, error)
+}
+
+// Backend runs attempts (*executor.Local): Start, and for crash recovery
+// Alive and Stop on a Handle's Ref.
+type Backend interface {
+	executor.Backend
+	Alive(ref string) (bool, error)
+	Stop(ctx context.Context, ref string, grace time.Duration) error
+}
+
+// Source materialises a project's commit into a fresh directory
+// (GitSource).
+type Source interface {
+	Checkout(ctx context.Context, project pipeline.ProjectID, commit, dest string) error
+}
+
+// TokenIssuer issues the MLflow token of a run (MLFLOW_TRACKING_TOKEN),
+// valid for that run and its project only, and revokes a run's tokens when
+// it ends (*auth.Issuer).
+type TokenIssuer interface {
+	Issue(ctx context.Context, run pipeline.Run) (string, error)
+	Revoke(ctx context.Context, run pipeline.RunID) error
+}
+
+// Promoter decides, after a train run succeeded, whether its model becomes
+// the champion. Its error is logged (and noted in the run's log); the run
+// stays succeeded.
+type Promoter interface {
+	Promote(ctx context.Context, run pipeline.Run) error
+}
+
+// Deps are the runner's collaborators. Store, Backend and Source are
+// required; Tokens and Promoter may be nil (no token; no promotion).
+type Deps struct {
+	Store    Store
+	Backend  Backend
+	Source   Source
+	Tokens   TokenIssuer
+	Promoter Promoter
+}
+
+// Config configures a Pool.
+type Config struct {
+	// RunsDir holds each run's checkout (RunsDir/<run id>/) and the attempt
+	// logs (RunsDir/logs/<run id>/<attempt>.log).
+	RunsDir string
+	// Python is the interpreter of train.py and of the trigger shim.
+	Python string
+	// MaxParallel bounds the attempts' processes running at once (default 2).
+	MaxParallel int
+	// TrackingURI is the server's own URL, given to runs as
+	// MLFLOW_TRACKING_URI and mlflow.tracking_uri.
+	TrackingURI string
+	// SDKDir, when set, is put on the runs' PYTHONPATH.
+	SDKDir string
+	// Home is the runs' HOME (default: RunsDir/home).
+	Home string
+	// Path is the runs' PATH (default /usr/local/bin:/usr/bin:/bin).
+	Path string
+	// KillGrace is the time between SIGTERM and SIGKILL (default 10s).
+	KillGrace time.Duration
+	// PollInterval bounds the time between looks at the queue and at cancel
+	// requests made through the store by other processes (default 1s).
+	PollInterval time.Duration
+	// KeepWorkDirs keeps the checkouts of ended runs (else removed).
+	KeepWorkDirs bool
+	// OnEnd is called after a run reaches a terminal state (notifications).
+	// It must not block.
+	OnEnd func(pipeline.Run)
+	// Now and After are the clock (default time.Now and time.After).
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+}
+
+// Pool executes queued runs. Its methods may be called concurrently.
+type Pool struct {
+	d    Deps
+	cfg  Config
+	log  *slog.Logger
+	wake chan struct{}
+	sem  chan struct{} // process slots (MaxParallel)
+
+	mu       sync.Mutex
+	active   map[pipeline.RunID]*active // runs executing in this process
+	settings map[string]pipeline.Settings
+	wg       sync.WaitGroup // attempt goroutines; Run waits for them
+}
+
+// active is a run this Pool is executing.
+type active struct {
+	n      int // attempt number
+	cancel context.CancelCauseFunc
+	handle executor.Handle // the current process; nil between processes
+}
+
+// New returns a Pool; a nil log discards.
+func New(d Deps, cfg Config, log *slog.Logger) *Pool {
+	if cfg.MaxParallel <= 0 {
+		cfg.MaxParallel = 2
+	}
+	if cfg.Python == "" {
+		cfg.Python = "python3"
+	}
+	if cfg.Home == "" {
+		cfg.Home = filepath.Join(cfg.RunsDir, "home")
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = executor.DefaultKillGrace
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Pool{d: d, cfg: cfg, log: log, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.MaxParallel),
+		active: map[pipeline.RunID]*active{}, settings: map[string]pipeline.Settings{}}
+}
+
+// Wake makes the pool look at the queue at once. It never blocks.
+func (p *Pool) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run recovers the attempts a previous server left running, then starts
+// queued runs until ctx ends. On the way out it stops the attempts it
+// runs (they end failed, "server stopped", and are retried at the next
+// start if attempts remain) and waits for them.
+func (p *Pool) Run(ctx context.Context) error {
+	if err := p.Recover(ctx); err != nil {
+		return fmt.Errorf("runner: recover: %w", err)
+	}
+	defer p.wg.Wait()
+	defer p.stopAll()
+	for {
+		if err := p.dispatch(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("runner: dispatch", "err", err)
+		}
+		if err := p.pollCancels(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("runner: cancels", "err", err)
+		}
+		wait := p.cfg.PollInterval
+		if nb, err := p.d.Store.NextNotBefore(ctx); err == nil && !nb.IsZero() {
+			wait = min(wait, max(nb.Sub(p.cfg.Now()), time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-p.cfg.After(wait):
+		}
+	}
+}
+
+func (p *Pool) stopAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range p.active {
+		a.cancel(errServerStopped)
+	}
+}
+
+var (
+	errServerStopped = errors.New("server stopped")
+	errCanceled      = errors.New("canceled")
+)
+
+// dispatch starts the queued runs it may, in fire order.
+func (p *Pool) dispatch(ctx context.Context) error {
+	now := p.cfg.Now()
+	queued, err := p.d.Store.QueuedRuns(ctx, now, 200)
+	if err != nil {
+		return err
+	}
+	for _, r := range queued {
+		p.mu.Lock()
+		_, busy := p.active[r.ID]
+		p.mu.Unlock()
+		if busy {
+			continue
+		}
+		slot := false
+		if r.Pipeline == pipeline.Train {
+			// A train run holds a process slot for its whole attempt; a
+			// trigger run takes one for each poke only, so that it never
+			// holds one while it waits for the train run it started.
+			select {
+			case p.sem <- struct{}{}:
+				slot = true
+			default:
+				continue
+			}
+		}
+		run, a, ok, err := p.d.Store.StartAttempt(ctx, r.ID, now, func(n int) string { return p.logPath(r.ID, n) })
+		if err != nil || !ok {
+			if slot {
+				<-p.sem
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		p.start(ctx, run, a, slot)
+	}
+	return nil
+}
+
+// start runs attempt a of run in a goroutine that Run waits for.
+func (p *Pool) start(ctx context.Context, run pipeline.Run, a pipeline.Attempt, slot bool) {
+	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	p.mu.Lock()
+	p.active[run.ID] = &active{n: a.N, cancel: cancel}
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer cancel(nil)
+		if slot {
+			defer func() { <-p.sem }()
+		}
+		p.attempt(actx, run, a)
+		p.mu.Lock()
+		delete(p.active, run.ID)
+		p.mu.Unlock()
+		p.Wake() // a slot or a max_active_runs place is free
+	}()
+}
+
+// logPath is where attempt n of run id logs.
+func (p *Pool) logPath(id pipeline.RunID, n int) string {
+	return filepath.Join(p.cfg.RunsDir, "logs", id.String(), strconv.Itoa(n)+".log")
+}
+
+// workDir is the checkout of run id.
+func (p *Pool) workDir(id pipeline.RunID) string {
+	return filepath.Join(p.cfg.RunsDir, id.String())
+}
+
+// outcome is how an attempt ended.
+type outcome struct {
+	state    pipeline.State // of the attempt: succeeded, failed, timed_out, canceled, skipped
+	exitCode int
+	err      string // the attempt's error
+	reason   string // the run's reason when it ends with this attempt
+	final    bool   // no retry whatever the attempts left
+}
+
+// attempt executes one attempt and records its end.
+func (p *Pool) attempt(ctx context.Context, run pipeline.Run, a pipeline.Attempt) {
+	st, err := p.settingsOf(ctx, run)
+	var o outcome
+	if err != nil {
+		o = outcome{state: pipeline.Failed, exitCode: -1, err: "settings: " + err.Error()}
+	} else if run.Pipeline == pipeline.Trigger {
+		o = p.trigger(ctx, run, a, st)
+	} else {
+		o = p.train(ctx, run, a, st)
+	}
+	p.finish(run, a, st, o)
+}
+
+// finish records the end of an attempt and, for a run that ends, revokes
+// its tokens, promotes, and reports.
+func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings, o outcome) {
+	ctx := context.Background() // the record must be written even on shutdown
+	a.State, a.ExitCode, a.Error, a.EndedAt = o.state, o.exitCode, o.err, p.cfg.Now()
+	next, reason := o.state, o.reason
+	var notBefore time.Time
+	if reason == "" {
+		reason = o.err
+	}
+	if (o.state == pipeline.Failed || o.state == pipeline.TimedOut) && run.Attempts < run.MaxAttempts && !o.final {
+		next = pipeline.Queued
+		notBefore = a.EndedAt.Add(st.RetryDelay)
+		if o.err == errServerStopped.Error() {
+			notBefore = time.Time{}
+		}
+		reason = fmt.Sprintf("attempt %d %s; retry %d of %d", a.N, o.state, a.N, run.MaxAttempts-1)
+		p.note(a.LogPath, fmt.Sprintf("attempt %d %s (%s); retrying after %s", a.N, o.state, o.err, st.RetryDelay))
+	}
+	ended, err := p.d.Store.FinishAttempt(ctx, a, next, reason, notBefore)
+	if err != nil {
+		p.log.Error("runner: finish attempt", "run_id", run.ID, "attempt", a.N, "err", err)
+		return
+	}
+	p.log.Info("attempt ended", "run_id", run.ID, "project", run.Project, "pipeline", run.Pipeline, "attempt", a.N,
+		"state", o.state, "run_state", ended.State, "exit_code", o.exitCode)
+	if !ended.State.Terminal() {
+		return
+	}
+	if p.d.Tokens != nil {
+		if err := p.d.Tokens.Revoke(ctx, run.ID); err != nil {
+			p.log.Error("runner: revoke tokens", "run_id", run.ID, "err", err)
+		}
+	}
+	if ended.State == pipeline.Succeeded && ended.Pipeline == pipeline.Train && p.d.Promoter != nil {
+		if err := p.d.Promoter.Promote(ctx, ended); err != nil {
+			p.log.Error("runner: promote", "run_id", run.ID, "err", err)
+			p.note(a.LogPath, "promotion failed: "+err.Error())
+		}
+	}
+	if !p.cfg.KeepWorkDirs {
+		os.RemoveAll(p.workDir(run.ID))
+	}
+	if p.cfg.OnEnd != nil {
+		p.cfg.OnEnd(ended)
+	}
+}
+
+// note appends a posml line to an attempt's log.
+func (p *Pool) note(logPath, text string) {
+	if logPath == "" {
+		return
+	}
+	if err := executor.AppendLog(logPath, text); err != nil {
+		p.log.Warn("runner: log note", "path", logPath, "err", err)
+	}
+}
+
+// settingsOf returns the settings of a run's commit (cached).
+func (p *Pool) settingsOf(ctx context.Context, run pipeline.Run) (pipeline.Settings, error) {
+	key := run.ProjectID.String() + "/" + run.Commit
+	p.mu.Lock()
+	st, ok := p.settings[key]
+	p.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	c, err := p.d.Store.Commit(ctx, run.ProjectID, run.Commit)
+	if err != nil {
+		return st, err
+	}
+	p.mu.Lock()
+	if len(p.settings) > 10_000 {
+		clear(p.settings)
+	}
+	p.settings[key] = c.Settings
+	p.mu.Unlock()
+	return c.Settings, nil
+}
+
+// setHandle makes h the current process of run id (nil: none).
+func (p *Pool) setHandle(id pipeline.RunID, h executor.Handle) {
+	p.mu.Lock()
+	if a := p.active[id]; a != nil {
+		a.handle = h
+	}
+	p.mu.Unlock()
+}
+
+// Enqueue creates a queued run (manual, backfill, webhook: r.Cause), pinned
+// to r.Commit or the project's active commit, with the retries of that
+// commit's config, and wakes the pool.
+func (p *Pool) Enqueue(ctx context.Context, r pipeline.Run) (pipeline.Run, error) {
+	if r.Cause == "" {
+		r.Cause = pipeline.CauseManual
+	}
+	if r.Pipeline == "" {
+		r.Pipeline = pipeline.Train
+	}
+	if r.Commit == "" {
+		proj, err := p.d.Store.Project(ctx, r.ProjectID)
+		if err != nil {
+			return r, err
+		}
+		if proj.ActiveCommit == "" {
+			return r, &posml.Error{Kind: posml.KindConflict, Msg: "project " + proj.Name + " has no valid commit yet"}
+		}
+		r.Commit = proj.ActiveCommit
+	}
+	if r.MaxAttempts == 0 {
+		r.Project = ""
+		st, err := p.settingsOf(ctx, r)
+		if err != nil {
+			return r, err
+		}
+		r.MaxAttempts = 1 + max(st.Retries, 0)
+	}
+	run, err := p.d.Store.CreatePipelineRun(ctx, r)
+	if err != nil {
+		return run, err
+	}
+	p.Wake()
+	return run, nil
+}
+
+// Cancel cancels a run: a queued one at once, a running one by stopping
+// its process (here, or through the store in whichever server runs it).
+func (p *Pool) Cancel(ctx context.Context, id pipeline.RunID, reason string) (pipeline.Run, error) {
+	run, err := p.d.Store.RequestCancel(ctx, id, reason)
+	if err != nil {
+		return run, err
+	}
+	p.cancelLocal(id)
+	return run, nil
+}
+
+// Retry queues a failed, timed-out or canceled run again, with one more
+// attempt.
+func (p *Pool) Retry(ctx context.Context, id pipeline.RunID) (pipeline.Run, error) {
+	run, err := p.d.Store.RequeueRun(ctx, id)
+	if err == nil {
+		p.Wake()
+	}
+	return run, err
+}
+
+func (p *Pool) cancelLocal(id pipeline.RunID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.active[id]
+	if a == nil {
+		return false
+	}
+	a.cancel(errCanceled)
+	if a.handle != nil {
+		a.handle.Cancel("canceled")
+	}
+	return true
+}
+
+// pollCancels applies the cancel requests recorded in the store.
+func (p *Pool) pollCancels(ctx context.Context) error {
+	ids, err := p.d.Store.CancelRequested(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		p.cancelLocal(id)
+	}
+	return nil
+}
+
+// Follow reads the log of attempt n of a run (n 0: the latest) from byte
+// offset from: while the attempt runs in this server, live until it ends;
+// else the file as it is. The caller closes the reader.
+func (p *Pool) Follow(ctx context.Context, id pipeline.RunID, n int, from int64) (io.ReadCloser, error) {
+	atts, err := p.d.Store.Attempts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(atts) == 0 {
+		return nil, &posml.Error{Kind: posml.KindNotFound, Msg: "pipeline run " + id.String() + " has no attempt yet"}
+	}
+	if n == 0 {
+		n = atts[len(atts)-1].N
+	}
+	if n < 1 || n > len(atts) {
+		return nil, &posml.Error{Kind: posml.KindNotFound, Msg: fmt.Sprintf("pipeline run %s has no attempt %d", id, n)}
+	}
+	p.mu.Lock()
+	var h executor.Handle
+	if a := p.active[id]; a != nil && a.n == n {
+		h = a.handle
+	}
+	p.mu.Unlock()
+	if h != nil {
+		return h.Follow(ctx, from), nil
+	}
+	f, err := os.Open(atts[n-1].LogPath)
+	if err != nil {
+		return nil, &posml.Error{Kind: posml.KindNotFound, Msg: "log of attempt " + strconv.Itoa(n) + " not found", Err: err}
+	}
+	if from > 0 {
+		if _, err := f.Seek(from, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
+}

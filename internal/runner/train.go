@@ -1,0 +1,195 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/posml/posml/internal/executor"
+	"github.com/posml/posml/internal/pipeline"
+)
+
+// SystemConfigName is the file the runner writes at the root of each run's
+// checkout: the system config of the seed's layout, which src/config.py
+// deep-merges over src/config.yaml.
+const SystemConfigName = "config.yaml"
+
+// train runs src/train.py once.
+func (p *Pool) train(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) outcome {
+	dir, env, err := p.prepare(ctx, run, a, st)
+	if err != nil {
+		return p.prepareFailed(ctx, a, err)
+	}
+	res := p.exec(ctx, run, a, executor.Spec{
+		AttemptID: run.ID.String() + "/" + fmt.Sprint(a.N),
+		Dir:       dir,
+		Python:    p.cfg.Python,
+		Args:      []string{"src/train.py"},
+		Env:       env,
+		Timeout:   st.TrainTimeout,
+		KillGrace: p.cfg.KillGrace,
+		LogPath:   a.LogPath,
+	})
+	return p.outcomeOf(ctx, res, st.TrainTimeout)
+}
+
+// prepareFailed is the outcome of an attempt whose process could not be
+// prepared (checkout, config, token).
+func (p *Pool) prepareFailed(ctx context.Context, a pipeline.Attempt, err error) outcome {
+	if o, ok := p.stopped(ctx); ok {
+		return o
+	}
+	p.note(a.LogPath, "failed before start: "+err.Error())
+	return outcome{state: pipeline.Failed, exitCode: -1, err: err.Error()}
+}
+
+// stopped is the outcome of an attempt whose context ended: canceled, or
+// the server stopping.
+func (p *Pool) stopped(ctx context.Context) (outcome, bool) {
+	if ctx.Err() == nil {
+		return outcome{}, false
+	}
+	if errors.Is(context.Cause(ctx), errServerStopped) {
+		return outcome{state: pipeline.Failed, exitCode: -1, err: errServerStopped.Error()}, true
+	}
+	return outcome{state: pipeline.Canceled, exitCode: -1, err: "canceled"}, true
+}
+
+// prepare checks out the run's commit into its work directory (fresh for
+// each attempt), writes the system config and returns the directory and
+// the environment of the run's processes.
+func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) (string, []string, error) {
+	dir := p.workDir(run.ID)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", nil, fmt.Errorf("clean work directory: %w", err)
+	}
+	if err := p.d.Source.Checkout(ctx, run.ProjectID, run.Commit, dir); err != nil {
+		return "", nil, fmt.Errorf("checkout %s: %w", run.Commit, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, SystemConfigName), p.systemConfig(run, a, st), 0o644); err != nil {
+		return "", nil, fmt.Errorf("write system config: %w", err)
+	}
+	if err := os.MkdirAll(p.cfg.Home, 0o755); err != nil {
+		return "", nil, fmt.Errorf("home directory: %w", err)
+	}
+	token := ""
+	if p.d.Tokens != nil {
+		var err error
+		if token, err = p.d.Tokens.Issue(ctx, run); err != nil {
+			return "", nil, fmt.Errorf("issue run token: %w", err)
+		}
+	}
+	return dir, p.env(run, st, token), nil
+}
+
+// experiment is the run's MLflow experiment name.
+func experiment(run pipeline.Run, st pipeline.Settings) string {
+	if st.ExperimentName != "" {
+		return st.ExperimentName
+	}
+	return run.Project
+}
+
+// systemConfig is the config.yaml the runner writes at the checkout root.
+// It replaces whatever config.yaml the repository has there: the system
+// config belongs to the platform (the seed's operators wrote it), and a
+// value a user wants goes in src/config.yaml, which it is merged over.
+func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) []byte {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) } // a JSON string is a YAML scalar
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by posml for pipeline run %s, attempt %d. It replaces any config.yaml\n", run.ID, a.N)
+	b.WriteString("# of the repository; src/config.py deep-merges it over src/config.yaml.\n")
+	b.WriteString("mlflow:\n")
+	fmt.Fprintf(&b, "  tracking_uri: %s\n", q(p.cfg.TrackingURI))
+	fmt.Fprintf(&b, "  experiment_name: %s\n", q(experiment(run, st)))
+	register := st.RegisterModel
+	if register == "" && len(st.ModelNames) > 0 {
+		register = st.ModelNames[0]
+	}
+	if register != "" {
+		fmt.Fprintf(&b, "  register_model: %s\n", q(register))
+	}
+	return []byte(b.String())
+}
+
+// env is the complete environment of a run's processes.
+func (p *Pool) env(run pipeline.Run, st pipeline.Settings, token string) []string {
+	utc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	env := []string{
+		"MLFLOW_TRACKING_URI=" + p.cfg.TrackingURI,
+		"MLFLOW_EXPERIMENT_NAME=" + experiment(run, st),
+		"POSML_RUN_ID=" + run.ID.String(),
+		"POSML_PROJECT=" + run.Project,
+		"POSML_GIT_COMMIT=" + run.Commit,
+		"POSML_LOGICAL_DATE=" + utc(run.LogicalDate),
+		"POSML_DATA_INTERVAL_START=" + utc(run.DataInterval.Start),
+		"POSML_DATA_INTERVAL_END=" + utc(run.DataInterval.End),
+		"PATH=" + p.cfg.Path,
+		"HOME=" + p.cfg.Home,
+		"LANG=C.UTF-8",
+		"PYTHONUNBUFFERED=1", // a live log
+	}
+	if token != "" {
+		env = append(env, "MLFLOW_TRACKING_TOKEN="+token)
+	}
+	if p.cfg.SDKDir != "" {
+		env = append(env, "PYTHONPATH="+p.cfg.SDKDir)
+	}
+	return env
+}
+
+// exec runs one process of an attempt to its end: records it, makes it
+// cancelable, and waits.
+func (p *Pool) exec(ctx context.Context, run pipeline.Run, a pipeline.Attempt, spec executor.Spec) executor.Result {
+	if ctx.Err() != nil {
+		return executor.Result{State: executor.Canceled, ExitCode: -1, Err: context.Cause(ctx)}
+	}
+	h, err := p.d.Backend.Start(ctx, spec)
+	if err != nil {
+		now := p.cfg.Now()
+		return executor.Result{State: executor.Failed, ExitCode: -1, Started: now, Ended: now, Err: err}
+	}
+	p.setHandle(run.ID, h)
+	defer p.setHandle(run.ID, nil)
+	if pid := h.PID(); pid != 0 {
+		if err := p.d.Store.SetAttemptProcess(context.WithoutCancel(ctx), run.ID, a.N, pid, h.Ref()); err != nil {
+			p.log.Error("runner: record process", "run_id", run.ID, "err", err)
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { h.Cancel(context.Cause(ctx).Error()) })
+	defer stop()
+	return h.Wait()
+}
+
+// outcomeOf maps a process's result onto an attempt's outcome.
+func (p *Pool) outcomeOf(ctx context.Context, res executor.Result, timeout time.Duration) outcome {
+	o := outcome{exitCode: res.ExitCode}
+	switch res.State {
+	case executor.Succeeded:
+		o.state = pipeline.Succeeded
+	case executor.TimedOut:
+		o.state, o.err = pipeline.TimedOut, "timed out after "+timeout.String()
+	case executor.Canceled:
+		if so, ok := p.stopped(ctx); ok {
+			so.exitCode = res.ExitCode
+			return so
+		}
+		o.state, o.err = pipeline.Canceled, "canceled"
+	default:
+		o.state = pipeline.Failed
+		switch {
+		case res.Err != nil:
+			o.err = res.Err.Error()
+		case res.Signal != "":
+			o.err = "killed by " + res.Signal
+		default:
+			o.err = fmt.Sprintf("exit status %d", res.ExitCode)
+		}
+	}
+	return o
+}
