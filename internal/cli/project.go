@@ -342,9 +342,9 @@ type nativeConfig struct {
 	PollInterval  time.Duration
 	WebhookSecret string
 	NotifyURLs    []string
-	// WakeFunc nudges the runner when the API queues a run or asks for a
-	// cancel (runner.Pool.Wake); nil: the runner finds them at its next
-	// poll.
+	// WakeFunc nudges the engine when the API queues a run or asks for a
+	// cancel, and when a commit becomes active or a project is resumed;
+	// nil: the scheduler and runner find them at their next poll.
 	WakeFunc func()
 }
 
@@ -359,6 +359,7 @@ type native struct {
 func newNative(store *sqlstore.Store, cfg nativeConfig, log *slog.Logger) *native {
 	svc := projects.New(store, store, projects.Config{
 		Dir: filepath.Join(cfg.DataDir, "repos"), Python: cfg.Python, PollInterval: cfg.PollInterval,
+		WakeFunc: cfg.WakeFunc,
 	}, log)
 	return &native{
 		Projects: svc,

@@ -188,7 +188,7 @@ succeeded (or was skipped) and 1 otherwise.`,
 				return err
 			}
 			if follow {
-				return waitRun(cmd, e, cl, args[0], false)
+				return waitRun(cmd, e, cl, args[0], false, cf.asJSON)
 			}
 			path := "/api/posml/runs/" + url.PathEscape(args[0]) + "/logs"
 			if attempt > 0 {
@@ -211,7 +211,7 @@ succeeded (or was skipped) and 1 otherwise.`,
 // waitRun follows a run's log to stdout until the run ends and returns an
 // exit error unless it succeeded or was skipped. With spin, a spinner
 // shows until the first attempt starts.
-func waitRun(cmd *cobra.Command, e *env, cl *client, id string, spin bool) error {
+func waitRun(cmd *cobra.Command, e *env, cl *client, id string, spin, asJSON bool) error {
 	var sp *spinner
 	if spin {
 		sp = startSpinner(e.stderr, "run "+id+" is queued")
@@ -221,10 +221,23 @@ func waitRun(cmd *cobra.Command, e *env, cl *client, id string, spin bool) error
 			sp.stop()
 		}
 	}
-	state, reason, err := cl.followLogs(cmd.Context(), id, e.stdout, stop)
+	logs := e.stdout
+	if asJSON {
+		logs = e.stderr // stdout is for the run's JSON
+	}
+	state, reason, err := cl.followLogs(cmd.Context(), id, logs, stop)
 	stop(sseEvent{})
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		var r restapi.Run
+		if err := cl.do(cmd.Context(), "GET", "/api/posml/runs/"+url.PathEscape(id), nil, &r); err != nil {
+			return err
+		}
+		if err := printJSON(e.stdout, r); err != nil {
+			return err
+		}
 	}
 	msg := "run " + id + " " + state
 	if reason != "" {

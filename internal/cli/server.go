@@ -15,9 +15,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/posml/posml/internal/artifact"
+	"github.com/posml/posml/internal/auth"
 	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/mlflowapi"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/promotion"
+	"github.com/posml/posml/internal/pyenv"
 	"github.com/posml/posml/internal/runner"
 	"github.com/posml/posml/internal/scheduler"
 	"github.com/posml/posml/internal/server"
@@ -51,11 +54,22 @@ func newServerCmd(e *env) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "server",
-		Short: "Run the tracking server (MLflow REST API, artifact proxy)",
+		Short: "Run the server: pipeline scheduler and runner, tracking server (MLflow REST API, artifact proxy)",
 		Long: `Run posml's server: the MLflow-compatible tracking API under /api/2.0/mlflow/
 and /ajax-api/2.0/mlflow/, the artifact proxy under /api/2.0/mlflow-artifacts/,
 /health, /version and Prometheus /metrics. Point an MLflow client at it with
 MLFLOW_TRACKING_URI=http://ADDR.
+
+It also runs the pipelines of the registered projects: the scheduler fires
+each project's train and trigger pipelines on their timetables, and the
+runner executes queued runs, at most --max-parallel processes at once
+(POSML_MAX_PARALLEL, 2), with the interpreter --python (POSML_PYTHON) as it
+is, or by default /usr/bin/python3 (else python3) with, for a project that
+has a requirements.txt, a virtualenv built from it (--system-site-packages,
+cached by its hash in <data-dir>/envs), in checkouts under --runs-dir
+(POSML_RUNS_DIR, <data-dir>/runs). --no-scheduler keeps the runner but fires
+nothing: runs start only by hand. At start, the runs a crashed server left
+running are failed ("server restarted") and retried if attempts remain.
 
 Each setting comes from its flag, else its environment variable, else the
 default: --addr (POSML_ADDR, 127.0.0.1:5000), --data-dir (POSML_DATA_DIR,
@@ -125,7 +139,10 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
 	nat := newNative(store, cfg.Native, log)
 	defer nat.start(ctx)() // the poll loop and the notifier stop with ctx
-	eng = newEngine(store, cfg.Engine, trackingURL(cfg.Addr), nat.RunEnded, log)
+	eng = newEngine(store, cfg.Engine, runner.Deps{
+		Tokens:   auth.New(store, auth.Config{}),          // MLFLOW_TRACKING_TOKEN of each run
+		Promoter: promotion.New(store, nat.Notifier, log), // champion/challenger after a train run succeeds
+	}, trackingURL(cfg.Addr), nat.RunEnded, log)
 	ctx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()
 	engineDone := eng.start(ctx, stopEngine) // an engine failure stops the server too
@@ -162,6 +179,12 @@ func redactURL(u string) string {
 // scheduler and the runner pool.
 type engineConfig struct {
 	Python      string // interpreter of train.py and the trigger shim
+	// PythonGiven: --python or POSML_PYTHON named the interpreter, which
+	// then runs every project as it is; else a project with a
+	// requirements.txt runs in a virtual environment built from it (in
+	// EnvsDir) on top of Python.
+	PythonGiven bool
+	EnvsDir     string
 	MaxParallel int    // attempts' processes at once
 	RunsDir     string // checkouts and logs of runs
 	ReposDir    string // the project registry's bare clones
@@ -171,7 +194,7 @@ type engineConfig struct {
 // addEngineFlags adds the flags of engineConfig to `posml server`.
 func addEngineFlags(c *cobra.Command) {
 	f := c.Flags()
-	f.String("python", "", "Python interpreter of the pipelines' scripts (env POSML_PYTHON; default /usr/bin/python3 if it exists, else python3 from PATH)")
+	f.String("python", "", "Python interpreter of the pipelines' scripts, used as it is (env POSML_PYTHON; default: /usr/bin/python3 if it exists, else python3 from PATH, with a cached virtualenv per requirements.txt in <data-dir>/envs)")
 	f.Int("max-parallel", 2, "pipeline processes running at once, over all projects (env POSML_MAX_PARALLEL)")
 	f.String("runs-dir", "", "directory of the runs' checkouts and logs (env POSML_RUNS_DIR; default <data-dir>/runs)")
 	f.Bool("no-scheduler", false, "do not fire schedules: runs start only by hand (API, CLI); queued runs still execute")
@@ -185,6 +208,8 @@ func (ec *engineConfig) resolve(cmd *cobra.Command, e *env, dataDir string) erro
 	if ec.Python == "" {
 		ec.Python = e.getenv("POSML_PYTHON")
 	}
+	ec.PythonGiven = ec.Python != ""
+	ec.EnvsDir = filepath.Join(dataDir, "envs")
 	if ec.Python == "" {
 		ec.Python = "python3"
 		if fi, err := os.Stat("/usr/bin/python3"); err == nil && !fi.IsDir() {
@@ -239,13 +264,15 @@ type engine struct {
 	log   *slog.Logger
 }
 
-func newEngine(store *sqlstore.Store, cfg engineConfig, trackingURI string, onEnd func(pipeline.Run), log *slog.Logger) *engine {
+// newEngine builds the scheduler and the pool; deps brings the optional
+// collaborators (tokens, promotion), the rest is filled in here.
+func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, trackingURI string, onEnd func(pipeline.Run), log *slog.Logger) *engine {
 	eng := &engine{log: log}
-	eng.pool = runner.New(runner.Deps{
-		Store:   store,
-		Backend: &executor.Local{},
-		Source:  &runner.GitSource{Dir: cfg.ReposDir},
-	}, runner.Config{
+	deps.Store, deps.Backend, deps.Source = store, &executor.Local{}, &runner.GitSource{Dir: cfg.ReposDir}
+	if !cfg.PythonGiven {
+		deps.Envs = &pyenv.Cache{Dir: cfg.EnvsDir, Base: cfg.Python}
+	}
+	eng.pool = runner.New(deps, runner.Config{
 		RunsDir:     cfg.RunsDir,
 		Python:      cfg.Python,
 		MaxParallel: cfg.MaxParallel,

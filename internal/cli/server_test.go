@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -259,5 +260,182 @@ func TestTrackingURL(t *testing.T) {
 		if got := trackingURL(in); got != want {
 			t.Errorf("trackingURL(%q) = %q; want %q", in, got, want)
 		}
+	}
+}
+
+// e2eTrain is a train.py that speaks the MLflow REST API with urllib, as
+// an MLflow client would with MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN:
+// one MLflow run with accuracy_score (0.9 for the first run of the
+// server's runs, 0.8 after) and a logged model.
+const e2eTrain = `import json, os, sys, time, urllib.request
+SRC_HOME = os.path.dirname(os.path.abspath(__file__))
+sys.path.append(SRC_HOME)
+
+URI = os.environ["MLFLOW_TRACKING_URI"]
+HDR = {"Content-Type": "application/json", "Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]}
+
+def call(method, path, body=None, data=None, ctype=None):
+    h = dict(HDR)
+    if ctype:
+        h["Content-Type"] = ctype
+    if body is not None:
+        data = json.dumps(body).encode()
+    req = urllib.request.Request(URI + path, data=data, headers=h, method=method)
+    with urllib.request.urlopen(req) as r:
+        raw = r.read()
+        return json.loads(raw) if raw else {}
+
+def train():
+    counter = os.path.join(os.environ["HOME"], "e2e-count")
+    n = int(open(counter).read()) if os.path.exists(counter) else 0
+    open(counter, "w").write(str(n + 1))
+    acc = 0.9 if n == 0 else 0.8
+    name = os.environ["MLFLOW_EXPERIMENT_NAME"]
+    try:
+        exp = call("GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + name)["experiment"]["experiment_id"]
+    except urllib.error.HTTPError:
+        exp = call("POST", "/api/2.0/mlflow/experiments/create", {"name": name})["experiment_id"]
+    run = call("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": exp, "start_time": int(time.time() * 1000)})["run"]["info"]
+    rid = run["run_id"]
+    call("POST", "/api/2.0/mlflow/runs/log-metric", {"run_id": rid, "key": "accuracy_score", "value": acc, "timestamp": int(time.time() * 1000), "step": 0})
+    call("PUT", "/api/2.0/mlflow-artifacts/artifacts/%s/%s/artifacts/model/MLmodel" % (exp, rid), data=b"flavors: {}\n", ctype="application/octet-stream")
+    hist = [{"run_id": rid, "artifact_path": "model", "utc_time_created": "2026-01-01 00:00:00.000000", "flavors": {}}]
+    call("POST", "/api/2.0/mlflow/runs/set-tag", {"run_id": rid, "key": "mlflow.log-model.history", "value": json.dumps(hist)})
+    call("POST", "/api/2.0/mlflow/runs/update", {"run_id": rid, "status": "FINISHED", "end_time": int(time.time() * 1000)})
+    print("logged", rid, acc)
+
+if __name__ == "__main__":
+    train()
+`
+
+// TestServerEndToEnd: a project in a local git repository is registered
+// through the REST API, fires on its schedule, and its run's MLflow run is
+// tagged with the pipeline run; promotion registers a version and sets
+// champion; a manual run with a worse metric is held.
+func TestServerEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	writeFiles(t, repo, map[string]string{
+		"src/config.yaml": "proj_name: e2e\nmodel_name: e2e_model\nmart_id: m\ntime_zone: Asia/Seoul\n" +
+			"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nmlflow:\n  target_metric: accuracy_score\n",
+		"src/train.py": e2eTrain,
+	})
+	gitCommit(t, repo)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"server", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--max-parallel", "1"},
+			strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	}()
+	base := "http://" + addr
+	call := func(method, path, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil && json.Unmarshal(b, out) != nil {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/health"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start\n%s", stderr.String())
+		}
+	}
+	if code := call("POST", "/api/posml/projects", `{"repo": "`+repo+`"}`, nil); code/100 != 2 {
+		t.Fatalf("add project: %d\n%s", code, stderr.String())
+	}
+	type run struct {
+		ID        string `json:"id"`
+		State     string `json:"state"`
+		Cause     string `json:"cause"`
+		Reason    string `json:"reason"`
+		Decisions []struct {
+			Outcome    string `json:"outcome"`
+			Reason     string `json:"reason"`
+			NewVersion int64  `json:"new_version"`
+			AliasMoved bool   `json:"alias_moved"`
+		} `json:"promotion"`
+	}
+	waitRun := func(id string) run {
+		t.Helper()
+		var r run
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			call("GET", "/api/posml/runs/"+id, "", &r)
+			if r.State != "queued" && r.State != "running" && r.State != "" {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %s still %s\n%s", id, r.State, stderr.String())
+			}
+		}
+	}
+	// The scheduler fires the latest @hourly tick at once (no catch-up).
+	var list struct {
+		Runs []run `json:"runs"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(list.Runs) == 0; time.Sleep(50 * time.Millisecond) {
+		call("GET", "/api/posml/runs?project=e2e", "", &list)
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled run\n%s", stderr.String())
+		}
+	}
+	first := waitRun(list.Runs[0].ID)
+	if first.State != "succeeded" || first.Cause != "schedule" || len(first.Decisions) != 1 || first.Decisions[0].Outcome != "registered" || !first.Decisions[0].AliasMoved {
+		t.Fatalf("scheduled run: %+v\n%s", first, stderr.String())
+	}
+	var search struct {
+		Runs []struct {
+			Data struct {
+				Tags []struct{ Key, Value string } `json:"tags"`
+			} `json:"data"`
+		} `json:"runs"`
+	}
+	call("POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids": ["1"], "filter": "tags.\"posml.pipeline_run_id\" = '`+first.ID+`'"}`, &search)
+	if len(search.Runs) != 1 {
+		t.Fatalf("MLflow runs of pipeline run %s: %+v", first.ID, search)
+	}
+	tags := map[string]string{}
+	for _, tg := range search.Runs[0].Data.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if tags["posml.project"] != "e2e" || len(tags["mlflow.source.git.commit"]) != 40 {
+		t.Errorf("MLflow run tags %v", tags)
+	}
+	var alias struct {
+		ModelVersion struct {
+			Version string `json:"version"`
+		} `json:"model_version"`
+	}
+	call("GET", "/api/2.0/mlflow/registered-models/alias?name=e2e_model&alias=champion", "", &alias)
+	if alias.ModelVersion.Version != "1" {
+		t.Errorf("champion = %+v; want version 1", alias)
+	}
+
+	var second run
+	if code := call("POST", "/api/posml/runs", `{"project": "e2e"}`, &second); code/100 != 2 {
+		t.Fatalf("manual run: %d", code)
+	}
+	second = waitRun(second.ID)
+	if second.State != "succeeded" || second.Cause != "manual" || len(second.Decisions) != 1 || second.Decisions[0].Outcome != "held" {
+		t.Errorf("manual run with a worse metric: %+v", second)
 	}
 }

@@ -25,10 +25,11 @@
 // (Store.DueSchedules, an index on next_fire_at). For each it asks the
 // timetable for schedule.Timetable.NextRun(last, now): a run not yet due
 // just moves NextFireAt (Store.Reschedule); a due run is claimed and
-// created in one transaction (Store.FireSchedule): a compare-and-swap on
-// NextFireAt, so that two schedulers on one database never both fire it,
-// and an insert keyed by (project, pipeline, logical date), so that a
-// logical date is never run twice.
+// created in one transaction (Store.FireSchedules, a batch of Fire): a
+// compare-and-swap on NextFireAt, so that two schedulers on one database
+// never both fire it, and an insert keyed by (project, pipeline, logical
+// date), so that a logical date is never run twice. A run's MaxAttempts is
+// 1 + the retries of its commit's config.
 //
 // A run starts Queued. The runner (package runner) takes queued runs in
 // FireAt order (Store.QueuedRuns), within the global --max-parallel and
@@ -65,6 +66,20 @@
 // Store.RequestCancel: a queued run ends at once, a running one is stopped
 // by its runner within a second. Retry a finished, unsuccessful run with
 // Store.RequeueRun (one more attempt, same run). The runner.Pool wraps
-// these for callers that hold one (Enqueue, Cancel, Retry) and wakes the
-// pool at once instead of at its next poll.
+// these for callers that hold one and wakes the pool at once instead of at
+// its next poll (1 s):
+//
+//	Enqueue(ctx, Run{ProjectID, Pipeline, Cause, Conf, ...}) (Run, error)
+//	Cancel(ctx, id, reason) (Run, error)
+//	Retry(ctx, id) (Run, error)
+//	Follow(ctx, id, attempt, from) (io.ReadCloser, error) // live while the attempt runs here
+//	Wake()
+//
+// A manual run's Conf reaches train.py through the system config.yaml
+// (merged over src/config.yaml by config.py) and train_trigger(**conf).
+//
+// Hooks for the other parts of the server: runner.TokenIssuer (Issue,
+// Revoke: MLFLOW_TRACKING_TOKEN), runner.Promoter (Promote after a train
+// run succeeded), runner.Config.OnEnd (every run that ends:
+// notifications), scheduler.Config.OnFire.
 package pipeline

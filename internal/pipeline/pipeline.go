@@ -279,3 +279,21 @@ type RunFilter struct {
 	BeforeID RunID
 	Limit    int // default 100
 }
+
+// Fire is a scheduler's claim of one due fire: the schedule as it read it
+// (its NextFireAt is the value claimed), the run to create, and the
+// schedule's next fire after it (zero: nothing pending).
+type Fire struct {
+	Schedule Schedule
+	Run      Run
+	Next     time.Time
+}
+
+// Fired is the outcome of a Fire. Claimed is false when another scheduler
+// (or a new commit) changed the schedule first; Created is false when the
+// run's logical date already had a run (the schedule moved on anyway).
+type Fired struct {
+	Run     Run // with its ID when Created
+	Claimed bool
+	Created bool
+}

@@ -60,6 +60,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Git runs git; nil means the zero gitrepo.Git.
 	Git *gitrepo.Git
+	// WakeFunc, when set, is called after a commit became active or a
+	// project was resumed, so that the scheduler looks at it at once.
+	WakeFunc func()
 	// Now and After are the clock (default time.Now and time.After).
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
@@ -145,6 +148,14 @@ func (s *Service) Add(ctx context.Context, req AddRequest) (SyncResult, error) {
 		}
 		if abs, err := filepath.Abs(repo); err == nil {
 			repo = abs
+		}
+	}
+	if req.Name != "" {
+		if err := checkName(req.Name); err != nil {
+			return SyncResult{}, err
+		}
+		if _, err := s.store.ProjectByName(ctx, req.Name); err == nil {
+			return SyncResult{}, &posml.Error{Kind: posml.KindExists, Msg: "project " + req.Name + " already exists"}
 		}
 	}
 	if err := os.MkdirAll(s.cfg.Dir, 0o700); err != nil {
@@ -322,6 +333,9 @@ func (s *Service) SetPaused(ctx context.Context, name string, paused bool) (pipe
 		return pipeline.Project{}, err
 	}
 	s.log.Info("project paused", "project", name, "paused", paused)
+	if !paused {
+		s.wake()
+	}
 	return s.store.ProjectByName(ctx, name)
 }
 
@@ -413,6 +427,7 @@ func (s *Service) syncLocked(ctx context.Context, p pipeline.Project) (SyncResul
 		}
 		res.Activated = c.SHA
 		s.log.Info("commit activated", "project", p.Name, "commit", short(c.SHA))
+		s.wake()
 	}
 	return res, nil
 }
@@ -490,6 +505,12 @@ func (s *Service) ensureModels(ctx context.Context, p pipeline.Project, st pipel
 		}
 	}
 	return nil
+}
+
+func (s *Service) wake() {
+	if s.cfg.WakeFunc != nil {
+		s.cfg.WakeFunc()
+	}
 }
 
 func short(sha string) string {

@@ -27,6 +27,7 @@ import (
 const (
 	testToken  = "glpat-SECRET-token-4242"
 	testSecret = "hook-SECRET-7777"
+	testKey    = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktSECRET-KEY-MATERIAL\n-----END OPENSSH PRIVATE KEY-----\n"
 )
 
 func testPython() string {
@@ -96,7 +97,7 @@ func (e *env) call(t *testing.T, method, path string, body any, out any) (int, s
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if strings.Contains(string(b), testToken) || strings.Contains(string(b), testSecret) {
+	if strings.Contains(string(b), testToken) || strings.Contains(string(b), testSecret) || strings.Contains(string(b), "SECRET-KEY-MATERIAL") {
 		t.Errorf("%s %s: a credential appears in the response: %s", method, path, b)
 	}
 	if out != nil && resp.StatusCode < 300 {
@@ -194,7 +195,7 @@ func (e *env) hook(t *testing.T, path string, body []byte, header map[string]str
 func TestWebhooks(t *testing.T) {
 	e := newEnv(t, "server-wide-secret")
 	repo := newRepo(t, "iris")
-	if code, body := e.call(t, "POST", "/api/posml/projects", AddProject{Repo: repo, WebhookSecret: testSecret}, nil); code != 201 {
+	if code, body := e.call(t, "POST", "/api/posml/projects", AddProject{Repo: repo, SSHKey: testKey, WebhookSecret: testSecret}, nil); code != 201 {
 		t.Fatalf("add: %d %s", code, body)
 	}
 	cfg, _ := os.ReadFile(filepath.Join(repo, "src", "config.yaml"))
@@ -218,6 +219,8 @@ func TestWebhooks(t *testing.T) {
 		{"unknown forge", "/api/posml/hooks/bitbucket", gh, nil, 404, ""},
 		{"unknown project", "/api/posml/hooks/github?project=nope", gh, nil, 404, ""},
 		{"github ping", "/api/posml/hooks/github?project=iris", gh, map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": sig(testSecret)}, 200, "ignored"},
+		{"github ping, server secret", "/api/posml/hooks/github", []byte(`{"zen":"hi","repository":{"clone_url":"https://git.example.com/g/iris.git"}}`), map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=" + hex.EncodeToString(forge.Sign([]byte(`{"zen":"hi","repository":{"clone_url":"https://git.example.com/g/iris.git"}}`), "server-wide-secret"))}, 200, "ignored"},
+		{"github ping, bad signature", "/api/posml/hooks/github", []byte(`{"zen":"hi"}`), map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": sig("nope")}, 401, ""},
 		{"no matching repository", "/api/posml/hooks/github", gh, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sig("server-wide-secret")}, 200, "ignored"},
 		{"github project secret", "/api/posml/hooks/github?project=iris", gh, map[string]string{"X-GitHub-Event": "push", "X-Hub-Signature-256": sig(testSecret)}, 200, "synced"},
 		{"gitlab server secret", "/api/posml/hooks/gitlab?project=iris&run=train", gl, map[string]string{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "server-wide-secret"}, 200, "synced"},

@@ -44,8 +44,14 @@ func (h *handler) webhook(_ http.ResponseWriter, r *http.Request) (any, error) {
 		// verification to find the candidates, then verify.
 		push, err := forge.ParsePush(kind, body)
 		if err != nil {
-			if h.cfg.WebhookSecret != "" && forge.Verify(kind, r.Header.Get, body, h.cfg.WebhookSecret) != nil {
-				return nil, errUnauthorized("webhook signature check failed")
+			if s := h.cfg.WebhookSecret; s != "" {
+				_, perr := forge.Parse(kind, r.Header.Get, body, s)
+				switch {
+				case errors.Is(perr, forge.ErrNotPush): // a verified ping, tag push, ...
+					return WebhookResult{Status: "ignored", Reason: perr.Error(), Projects: []string{}}, nil
+				case forge.Verify(kind, r.Header.Get, body, s) != nil:
+					return nil, errUnauthorized("webhook signature check failed")
+				}
 			}
 			return nil, errBadRequest("webhook payload: %v", err)
 		}

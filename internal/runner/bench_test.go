@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,13 +43,13 @@ func BenchmarkFireToStart(b *testing.B) {
 	startup := pythonStartup(b)
 	// A clock shifted so that the next whole minute, the fire instant of
 	// all 50, is the benchmark's start.
-	var offset time.Duration
-	now := func() time.Time { return time.Now().Add(offset) }
+	var offsetNs atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offsetNs.Load())) }
 	sch := scheduler.New(e.store, scheduler.Config{Now: now}, nil)
 	pool := e.pool(Deps{}, func(c *Config) { c.MaxParallel = 8; c.Now = now; c.PollInterval = time.Second })
 	ctx := context.Background()
-	offset = time.Until(time.Now().Truncate(time.Minute).Add(-time.Minute)) // a minute ago: the first tick plans only
-	if _, err := sch.Tick(ctx); err != nil {                               // first fires (no catch-up: the latest minute)
+	offsetNs.Store(int64(time.Until(time.Now().Truncate(time.Minute).Add(-time.Minute)))) // a minute ago, on a tick
+	if _, err := sch.Tick(ctx); err != nil {                                              // first fires (no catch-up: the latest minute)
 		b.Fatal(err)
 	}
 	start(b, pool)
@@ -56,9 +57,9 @@ func BenchmarkFireToStart(b *testing.B) {
 	var all []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		fire := time.Now().Add(offset).Truncate(time.Minute).Add(time.Minute)
-		offset += time.Until(fire.Add(-offset)) // now() == fire
-		t0 := time.Now()
+		fire := now().Truncate(time.Minute).Add(time.Minute)
+		offsetNs.Store(int64(time.Until(fire))) // now() == fire
+		offset := time.Duration(offsetNs.Load())
 		k, err := sch.Tick(ctx)
 		if err != nil || k != n {
 			b.Fatalf("tick fired %d runs (%v); want %d", k, err, n)
@@ -78,7 +79,6 @@ func BenchmarkFireToStart(b *testing.B) {
 			started := time.Unix(0, int64(sec*1e9)).Add(offset)
 			lat = append(lat, float64(started.Sub(fire))/1e6)
 		}
-		_ = t0
 		all = append(all, lat...)
 	}
 	b.StopTimer()

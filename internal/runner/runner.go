@@ -15,6 +15,7 @@ import (
 	"github.com/posml/posml"
 	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/pyenv"
 )
 
 // Store is what the runner needs of the database (*sqlstore.Store).
@@ -65,14 +66,22 @@ type Promoter interface {
 	Promote(ctx context.Context, run pipeline.Run) error
 }
 
+// Envs provides the interpreter of a project from its requirements.txt:
+// a cached virtual environment, built when missing (*pyenv.Cache).
+type Envs interface {
+	Ensure(ctx context.Context, requirements []byte) (pyenv.Env, error)
+}
+
 // Deps are the runner's collaborators. Store, Backend and Source are
-// required; Tokens and Promoter may be nil (no token; no promotion).
+// required; Tokens, Promoter and Envs may be nil (no token; no promotion;
+// every run uses Config.Python as it is).
 type Deps struct {
 	Store    Store
 	Backend  Backend
 	Source   Source
 	Tokens   TokenIssuer
 	Promoter Promoter
+	Envs     Envs
 }
 
 // Config configures a Pool.
@@ -80,7 +89,8 @@ type Config struct {
 	// RunsDir holds each run's checkout (RunsDir/<run id>/) and the attempt
 	// logs (RunsDir/logs/<run id>/<attempt>.log).
 	RunsDir string
-	// Python is the interpreter of train.py and of the trigger shim.
+	// Python is the interpreter of train.py and of the trigger shim, or,
+	// with Deps.Envs, the base of the projects' environments.
 	Python string
 	// MaxParallel bounds the attempts' processes running at once (default 2).
 	MaxParallel int
@@ -172,8 +182,9 @@ func (p *Pool) Wake() {
 
 // Run recovers the attempts a previous server left running, then starts
 // queued runs until ctx ends. On the way out it stops the attempts it
-// runs (they end failed, "server stopped", and are retried at the next
-// start if attempts remain) and waits for them.
+// runs (each ends failed, "server stopped", and its run is queued again
+// with that attempt given back, to start at the next start) and waits for
+// them.
 func (p *Pool) Run(ctx context.Context) error {
 	if err := p.Recover(ctx); err != nil {
 		return fmt.Errorf("runner: recover: %w", err)
@@ -318,12 +329,14 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 	if reason == "" {
 		reason = o.err
 	}
-	if (o.state == pipeline.Failed || o.state == pipeline.TimedOut) && run.Attempts < run.MaxAttempts && !o.final {
+	switch {
+	case o.err == errServerStopped.Error():
+		// Not the run's fault: queued again, with the attempt given back.
+		next, reason = pipeline.Queued, fmt.Sprintf("attempt %d stopped with the server; queued again", a.N)
+		p.note(a.LogPath, fmt.Sprintf("attempt %d stopped: the server is shutting down; the run will start again", a.N))
+	case (o.state == pipeline.Failed || o.state == pipeline.TimedOut) && run.Attempts < run.MaxAttempts && !o.final:
 		next = pipeline.Queued
 		notBefore = a.EndedAt.Add(st.RetryDelay)
-		if o.err == errServerStopped.Error() {
-			notBefore = time.Time{}
-		}
 		reason = fmt.Sprintf("attempt %d %s; retry %d of %d", a.N, o.state, a.N, run.MaxAttempts-1)
 		p.note(a.LogPath, fmt.Sprintf("attempt %d %s (%s); retrying after %s", a.N, o.state, o.err, st.RetryDelay))
 	}

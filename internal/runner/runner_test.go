@@ -14,6 +14,7 @@ import (
 
 	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/pyenv"
 )
 
 type fakeTokens struct{ revoked chan pipeline.RunID }
@@ -63,7 +64,8 @@ if __name__ == "__main__":
 	start(t, pool)
 	logical := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
 	run, err := pool.Enqueue(context.Background(), pipeline.Run{ProjectID: p.ID, LogicalDate: logical,
-		DataInterval: pipeline.Interval{Start: logical.Add(-time.Hour), End: logical}})
+		DataInterval: pipeline.Interval{Start: logical.Add(-time.Hour), End: logical},
+		Conf:         map[string]any{"epochs": 5, "mlflow": map[string]any{"tracking_uri": "x", "auto_alias": true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +109,8 @@ if __name__ == "__main__":
   tracking_uri: "http://127.0.0.1:5999"
   experiment_name: "iris-exp"
   register_model: "iris_model"
+  "auto_alias": true
+"epochs": 5
 `
 	if !strings.Contains(log, wantCfg) || strings.Contains(log, "minio") {
 		t.Errorf("system config not as expected:\n%s", log)
@@ -438,5 +442,83 @@ func TestTrigger(t *testing.T) {
 	log = readLog(t, e.attempts(rBoom.ID)[0])
 	if got.State != pipeline.Failed || !strings.Contains(log, "Traceback") || !strings.Contains(log, "ValueError: no data mart") {
 		t.Errorf("exception: run %s (%s)\n%s", got.State, got.Reason, log)
+	}
+}
+
+// TestShutdown: stopping the pool stops its attempts; their runs are queued
+// again with the attempt given back, and the next pool runs them.
+func TestShutdown(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.project("long", map[string]string{
+		"src/config.yaml": configYAML("long", "retries: 0\n"),
+		"src/train.py": trainHeader + `
+marker = os.path.join(os.environ["HOME"], "long-" + os.environ["POSML_RUN_ID"])
+if not os.path.exists(marker):
+    open(marker, "w").write("1")
+    print("first", flush=True)
+    time.sleep(60)
+print("second")
+`,
+	})
+	pool := e.pool(Deps{}, nil)
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(pctx) }()
+	r, err := pool.Enqueue(ctx, pipeline.Run{ProjectID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, e, r.ID, "first")
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.store.PipelineRun(ctx, r.ID)
+	if got.State != pipeline.Queued || got.MaxAttempts != 2 {
+		t.Fatalf("after shutdown: %+v; want queued with a second attempt", got)
+	}
+	start(t, e.pool(Deps{}, nil))
+	got = e.wait(r.ID, 20*time.Second)
+	atts := e.attempts(r.ID)
+	if got.State != pipeline.Succeeded || len(atts) != 2 || atts[0].Error != "server stopped" {
+		t.Errorf("run %s, attempts %+v", got.State, atts)
+	}
+}
+
+// TestRequirements: with Deps.Envs, a project's requirements.txt selects a
+// cached virtual environment; a failed build fails the run with pip's
+// message in its log.
+func TestRequirements(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a virtual environment")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	script := trainHeader + "print('python', sys.prefix)\n"
+	good := e.project("good", map[string]string{
+		"src/config.yaml":  configYAML("good", "retries: 0\n"),
+		"src/train.py":     script,
+		"requirements.txt": "# nothing to fetch\n--no-index\n",
+	})
+	bad := e.project("bad", map[string]string{
+		"src/config.yaml":  configYAML("bad", "retries: 0\n"),
+		"src/train.py":     script,
+		"requirements.txt": "--no-index\nposml-no-such-package==1.0\n",
+	})
+	envs := &pyenv.Cache{Dir: filepath.Join(e.runsDir, "..", "envs"), Base: python(t)}
+	pool := e.pool(Deps{Envs: envs}, nil)
+	start(t, pool)
+	r1, _ := pool.Enqueue(ctx, pipeline.Run{ProjectID: good.ID})
+	r2, _ := pool.Enqueue(ctx, pipeline.Run{ProjectID: bad.ID})
+	got := e.wait(r1.ID, 60*time.Second)
+	log := readLog(t, e.attempts(r1.ID)[0])
+	if got.State != pipeline.Succeeded || !strings.Contains(log, "python "+filepath.Clean(filepath.Join(e.runsDir, "..", "envs"))) || !strings.Contains(log, "built the python environment") {
+		t.Errorf("good: %s\n%s", got.State, log)
+	}
+	got = e.wait(r2.ID, 60*time.Second)
+	log = readLog(t, e.attempts(r2.ID)[0])
+	if got.State != pipeline.Failed || !strings.Contains(got.Reason, "pip install -r requirements.txt failed") || !strings.Contains(log, "posml-no-such-package") {
+		t.Errorf("bad: %s (%s)\n%s", got.State, got.Reason, log)
 	}
 }

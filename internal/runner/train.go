@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/pyenv"
 )
 
 // SystemConfigName is the file the runner writes at the root of each run's
@@ -21,14 +25,14 @@ const SystemConfigName = "config.yaml"
 
 // train runs src/train.py once.
 func (p *Pool) train(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) outcome {
-	dir, env, err := p.prepare(ctx, run, a, st)
+	dir, python, env, err := p.prepare(ctx, run, a, st)
 	if err != nil {
 		return p.prepareFailed(ctx, a, err)
 	}
 	res := p.exec(ctx, run, a, executor.Spec{
 		AttemptID: run.ID.String() + "/" + fmt.Sprint(a.N),
 		Dir:       dir,
-		Python:    p.cfg.Python,
+		Python:    python,
 		Args:      []string{"src/train.py"},
 		Env:       env,
 		Timeout:   st.TrainTimeout,
@@ -61,30 +65,50 @@ func (p *Pool) stopped(ctx context.Context) (outcome, bool) {
 }
 
 // prepare checks out the run's commit into its work directory (fresh for
-// each attempt), writes the system config and returns the directory and
-// the environment of the run's processes.
-func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) (string, []string, error) {
-	dir := p.workDir(run.ID)
+// each attempt), writes the system config, finds the interpreter (the
+// project's environment from its requirements.txt, with Deps.Envs) and
+// returns the directory, the interpreter and the environment of the run's
+// processes.
+func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) (dir, python string, env []string, err error) {
+	dir = p.workDir(run.ID)
 	if err := os.RemoveAll(dir); err != nil {
-		return "", nil, fmt.Errorf("clean work directory: %w", err)
+		return "", "", nil, fmt.Errorf("clean work directory: %w", err)
 	}
 	if err := p.d.Source.Checkout(ctx, run.ProjectID, run.Commit, dir); err != nil {
-		return "", nil, fmt.Errorf("checkout %s: %w", run.Commit, err)
+		return "", "", nil, fmt.Errorf("checkout %s: %w", run.Commit, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, SystemConfigName), p.systemConfig(run, a, st), 0o644); err != nil {
-		return "", nil, fmt.Errorf("write system config: %w", err)
+		return "", "", nil, fmt.Errorf("write system config: %w", err)
 	}
 	if err := os.MkdirAll(p.cfg.Home, 0o755); err != nil {
-		return "", nil, fmt.Errorf("home directory: %w", err)
+		return "", "", nil, fmt.Errorf("home directory: %w", err)
+	}
+	python = p.cfg.Python
+	if p.d.Envs != nil {
+		req, err := os.ReadFile(filepath.Join(dir, "requirements.txt"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", "", nil, fmt.Errorf("read requirements.txt: %w", err)
+		}
+		pe, err := p.d.Envs.Ensure(ctx, req)
+		if err != nil {
+			var be *pyenv.BuildError
+			if errors.As(err, &be) && be.Output != "" {
+				p.note(a.LogPath, "building the python environment failed; its output:\n"+strings.TrimRight(be.Output, "\n"))
+			}
+			return "", "", nil, err
+		}
+		if pe.Built {
+			p.note(a.LogPath, "built the python environment "+pe.Venv+" from requirements.txt")
+		}
+		python = pe.Python
 	}
 	token := ""
 	if p.d.Tokens != nil {
-		var err error
 		if token, err = p.d.Tokens.Issue(ctx, run); err != nil {
-			return "", nil, fmt.Errorf("issue run token: %w", err)
+			return "", "", nil, fmt.Errorf("issue run token: %w", err)
 		}
 	}
-	return dir, p.env(run, st, token), nil
+	return dir, python, p.env(run, st, token), nil
 }
 
 // experiment is the run's MLflow experiment name.
@@ -99,8 +123,11 @@ func experiment(run pipeline.Run, st pipeline.Settings) string {
 // It replaces whatever config.yaml the repository has there: the system
 // config belongs to the platform (the seed's operators wrote it), and a
 // value a user wants goes in src/config.yaml, which it is merged over.
+// The conf of a manual run goes in it too, so that train.py sees it
+// through that merge; it cannot change the three mlflow keys the platform
+// sets.
 func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) []byte {
-	q := func(s string) string { b, _ := json.Marshal(s); return string(b) } // a JSON string is a YAML scalar
+	q := func(v any) string { b, _ := json.Marshal(v); return string(b) } // JSON is YAML flow style
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by posml for pipeline run %s, attempt %d. It replaces any config.yaml\n", run.ID, a.N)
 	b.WriteString("# of the repository; src/config.py deep-merges it over src/config.yaml.\n")
@@ -113,6 +140,18 @@ func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Se
 	}
 	if register != "" {
 		fmt.Fprintf(&b, "  register_model: %s\n", q(register))
+	}
+	if m, ok := run.Conf["mlflow"].(map[string]any); ok {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if k != "tracking_uri" && k != "experiment_name" && k != "register_model" {
+				fmt.Fprintf(&b, "  %s: %s\n", q(k), q(m[k]))
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(run.Conf)) {
+		if k != "mlflow" {
+			fmt.Fprintf(&b, "%s: %s\n", q(k), q(run.Conf[k]))
+		}
 	}
 	return []byte(b.String())
 }

@@ -30,7 +30,7 @@ func (p *Pool) trigger(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 		return p.waitChild(ctx, run, a, children[0])
 	}
 
-	dir, env, err := p.prepare(ctx, run, a, st)
+	dir, python, env, err := p.prepare(ctx, run, a, st)
 	if err != nil {
 		return p.prepareFailed(ctx, a, err)
 	}
@@ -52,7 +52,7 @@ func (p *Pool) trigger(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 		if left <= 0 {
 			break
 		}
-		res, value, err := p.poke(ctx, run, a, dir, shim, confPath, env, left)
+		res, value, err := p.poke(ctx, run, a, python, dir, shim, confPath, env, left)
 		if so, ok := p.stopped(ctx); ok {
 			return so
 		}
@@ -139,7 +139,7 @@ func (p *Pool) triggerFiles(run pipeline.Run, dir string) (shim, conf string, er
 
 // poke runs the shim once (holding a process slot) and reads its result
 // from the part of the log it wrote.
-func (p *Pool) poke(ctx context.Context, run pipeline.Run, a pipeline.Attempt, dir, shim, conf string, env []string, timeout time.Duration) (executor.Result, executor.TriggerResult, error) {
+func (p *Pool) poke(ctx context.Context, run pipeline.Run, a pipeline.Attempt, python, dir, shim, conf string, env []string, timeout time.Duration) (executor.Result, executor.TriggerResult, error) {
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -153,7 +153,7 @@ func (p *Pool) poke(ctx context.Context, run pipeline.Run, a pipeline.Attempt, d
 	res := p.exec(ctx, run, a, executor.Spec{
 		AttemptID: run.ID.String() + "/" + fmt.Sprint(a.N),
 		Dir:       dir,
-		Python:    p.cfg.Python,
+		Python:    python,
 		Args:      []string{shim, conf},
 		Env:       env,
 		Timeout:   timeout,

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,18 +14,27 @@ import (
 // benchProjects registers n projects, hourly at minute i%60 (a cron per
 // project, as teams spread their jobs), and runs a first tick so that every
 // next fire is stored.
-func benchProjects(b *testing.B, n int) (*sqlstore.Store, *clock, *Scheduler) {
+func benchProjects(b *testing.B, n int, cron func(i int) string) (*sqlstore.Store, *clock, *Scheduler) {
 	b.Helper()
-	s := openStore(b, "")
+	path := filepath.Join(b.TempDir(), "posml.db")
+	s := openStore(b, path)
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
 		st := pipeline.Settings{
-			Train:         pipeline.Spec{Expr: fmt.Sprintf("%d * * * *", i%60), TimeZone: "Asia/Seoul", Start: start, Mode: "trigger"},
+			Train:         pipeline.Spec{Expr: cron(i), TimeZone: "Asia/Seoul", Start: start, Mode: "trigger"},
 			MaxActiveRuns: 1, Retries: 1,
 		}
 		addProject(b, s, fmt.Sprintf("p%05d", i), st)
 	}
+	// Measure with durable commits, the server's default (the setup ran
+	// with synchronous=off).
+	s.Close()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:///" + path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 30, 0, time.UTC)}
 	sch := New(s, Config{Now: clk.Now, Batch: 1000}, nil)
 	if _, err := sch.Tick(ctx); err != nil { // the first fire of each, at once
@@ -41,7 +51,7 @@ func benchProjects(b *testing.B, n int) (*sqlstore.Store, *clock, *Scheduler) {
 //   - minute: the clock moves 1 min per tick: each tick fires ~167 runs.
 func BenchmarkTick(b *testing.B) {
 	const n = 10_000
-	_, clk, sch := benchProjects(b, n)
+	_, clk, sch := benchProjects(b, n, func(i int) string { return fmt.Sprintf("%d * * * *", i%60) })
 	ctx := context.Background()
 	t0 := clk.Now()
 	b.Run("idle", func(b *testing.B) {
@@ -77,4 +87,23 @@ func BenchmarkTick(b *testing.B) {
 		}
 		b.ReportMetric(float64(fired)/float64(b.N), "runs/tick")
 	})
+}
+
+// BenchmarkBurst: 10 000 projects all @hourly: every tick fires 10 000 runs
+// at minute 0.
+func BenchmarkBurst(b *testing.B) {
+	_, clk, sch := benchProjects(b, 10_000, func(int) string { return "@hourly" })
+	ctx := context.Background()
+	t0 := clk.Now()
+	fired := 0
+	for b.Loop() {
+		t0 = t0.Add(time.Hour)
+		clk.Set(t0)
+		k, err := sch.Tick(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fired += k
+	}
+	b.ReportMetric(float64(fired)/float64(b.N), "runs/tick")
 }

@@ -17,7 +17,7 @@ type Store interface {
 	DueSchedules(ctx context.Context, now time.Time, limit int) ([]pipeline.Schedule, error)
 	NextDue(ctx context.Context) (time.Time, error)
 	Reschedule(ctx context.Context, sc pipeline.Schedule, next time.Time) (bool, error)
-	FireSchedule(ctx context.Context, sc pipeline.Schedule, r pipeline.Run, next time.Time) (run pipeline.Run, ok, created bool, err error)
+	FireSchedules(ctx context.Context, fires []pipeline.Fire) ([]pipeline.Fired, error)
 	Commit(ctx context.Context, id pipeline.ProjectID, sha string) (pipeline.Commit, error)
 }
 
@@ -112,6 +112,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // Tick creates the runs due at the clock's now and moves every due
 // pipeline's next fire on. It returns the number of runs created.
+//
+// The fires of all due pipelines are claimed in batches, one transaction
+// per batch: a burst (every project @hourly at minute 0) costs one durable
+// commit per Batch fires, not one per fire.
 func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	now := s.cfg.Now()
 	fired := 0
@@ -120,14 +124,24 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 		if err != nil {
 			return fired, err
 		}
+		var fires []pipeline.Fire
 		progressed := false
 		for _, sc := range due {
-			n, moved, err := s.pipeline(ctx, sc, now)
-			fired += n
+			fs, moved, err := s.plan(ctx, sc, now)
 			if err != nil {
 				return fired, fmt.Errorf("project %s %s: %w", sc.ProjectID, sc.Pipeline, err)
 			}
-			progressed = progressed || moved
+			fires = append(fires, fs...)
+			progressed = progressed || moved || len(fs) > 0
+		}
+		for len(fires) > 0 {
+			n := min(len(fires), s.cfg.Batch)
+			k, err := s.fire(ctx, fires[:n])
+			fired += k
+			if err != nil {
+				return fired, err
+			}
+			fires = fires[n:]
 		}
 		if len(due) < s.cfg.Batch || !progressed {
 			return fired, nil
@@ -135,36 +149,61 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	}
 }
 
-// pipeline handles one due pipeline: it creates the runs due at now (at
-// most MaxFiresPerTick) and stores the next fire. moved reports whether
-// the row is no longer due (or another scheduler took it).
-func (s *Scheduler) pipeline(ctx context.Context, sc pipeline.Schedule, now time.Time) (fired int, moved bool, err error) {
+// fire claims fires in one transaction and reports the runs created.
+func (s *Scheduler) fire(ctx context.Context, fires []pipeline.Fire) (int, error) {
+	out, err := s.store.FireSchedules(ctx, fires)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range out {
+		if !f.Created {
+			continue
+		}
+		n++
+		s.log.Info("run scheduled", "run_id", f.Run.ID, "project_id", f.Run.ProjectID, "pipeline", f.Run.Pipeline,
+			"logical_date", f.Run.LogicalDate, "fire_at", f.Run.FireAt)
+		if s.cfg.OnFire != nil {
+			s.cfg.OnFire(f.Run)
+		}
+	}
+	return n, nil
+}
+
+// plan works out what one due pipeline needs at now: the fires to claim
+// (at most MaxFiresPerTick, chained: each claims the NextFireAt the one
+// before it sets), or a new NextFireAt, stored at once. moved reports that
+// the pipeline is no longer due (or that another scheduler changed it).
+func (s *Scheduler) plan(ctx context.Context, sc pipeline.Schedule, now time.Time) (fires []pipeline.Fire, moved bool, err error) {
 	tt, ok, err := s.timetableOf(sc.Spec)
 	if err != nil || !ok {
 		if err != nil {
 			s.log.Error("bad timetable; pipeline not scheduled", "project_id", sc.ProjectID, "pipeline", sc.Pipeline, "err", err)
 		}
 		_, err := s.store.Reschedule(ctx, sc, time.Time{})
-		return 0, true, err
+		return nil, true, err
 	}
 	var last *schedule.Interval
 	if sc.Last != nil {
 		last = &schedule.Interval{Start: sc.Last.Start, End: sc.Last.End}
 	}
-	for fired < s.cfg.MaxFiresPerTick {
+	for len(fires) < s.cfg.MaxFiresPerTick {
 		r, ok := tt.NextRun(last, now)
 		if !ok {
+			if len(fires) > 0 {
+				return fires, true, nil // the last fire's Next is already zero
+			}
 			_, err := s.store.Reschedule(ctx, sc, time.Time{})
-			return fired, true, err
+			return nil, true, err
 		}
 		if r.FireAt.After(now) {
-			if r.FireAt.UnixMilli() == sc.NextFireAt.UnixMilli() {
-				return fired, true, nil
+			if len(fires) > 0 || r.FireAt.UnixMilli() == sc.NextFireAt.UnixMilli() {
+				return fires, true, nil // the last fire's Next is r.FireAt
 			}
 			_, err := s.store.Reschedule(ctx, sc, r.FireAt)
-			return fired, true, err
+			return nil, true, err
 		}
-		// Due: create it, with the fire after it as the new next.
+		// Due: claim it, with the fire after it as the new next.
 		this := r.Interval
 		next := time.Time{}
 		if n, ok := tt.NextRun(&this, now); ok {
@@ -172,36 +211,25 @@ func (s *Scheduler) pipeline(ctx context.Context, sc pipeline.Schedule, now time
 		}
 		attempts, err := s.maxAttempts(ctx, sc)
 		if err != nil {
-			return fired, false, err
+			return nil, false, err
 		}
-		run := pipeline.Run{
-			LogicalDate:  r.LogicalDate.UTC(),
-			DataInterval: pipeline.Interval{Start: r.Interval.Start.UTC(), End: r.Interval.End.UTC()},
-			FireAt:       r.FireAt.UTC(),
-			QueuedAt:     now,
-			MaxAttempts:  attempts,
-		}
-		created, claimed, made, err := s.store.FireSchedule(ctx, sc, run, next)
-		if err != nil {
-			return fired, false, err
-		}
-		if !claimed {
-			return fired, true, nil // another scheduler, or a new commit, got there first
-		}
-		if made {
-			fired++
-			s.log.Info("run scheduled", "run_id", created.ID, "project", created.Project, "pipeline", created.Pipeline,
-				"logical_date", created.LogicalDate, "fire_at", created.FireAt)
-			if s.cfg.OnFire != nil {
-				s.cfg.OnFire(created)
-			}
-		}
+		fires = append(fires, pipeline.Fire{
+			Schedule: sc,
+			Run: pipeline.Run{
+				LogicalDate:  r.LogicalDate.UTC(),
+				DataInterval: pipeline.Interval{Start: r.Interval.Start.UTC(), End: r.Interval.End.UTC()},
+				FireAt:       r.FireAt.UTC(),
+				QueuedAt:     now,
+				MaxAttempts:  attempts,
+			},
+			Next: next,
+		})
 		sc.NextFireAt, sc.Last, last = next, &pipeline.Interval{Start: this.Start, End: this.End}, &this
 		if next.IsZero() || next.After(now) {
-			return fired, true, nil
+			return fires, true, nil
 		}
 	}
-	return fired, false, nil
+	return fires, false, nil
 }
 
 func (s *Scheduler) timetableOf(sp pipeline.Spec) (schedule.Timetable, bool, error) {

@@ -2,6 +2,10 @@ package scheduler
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,7 +42,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func openStore(t testing.TB, path string) *sqlstore.Store {
@@ -132,9 +136,9 @@ func TestHourlySeoul(t *testing.T) {
 		mode string
 		// logical dates and data intervals of the runs fired at 10:30,
 		// 10:59:59, 11:00 and 12:00:01 KST.
-		first, second, third pipeline.Interval
-		firstLogical, secondLogical  time.Time
-		thirdLogical                 time.Time
+		first, second, third        pipeline.Interval
+		firstLogical, secondLogical time.Time
+		thirdLogical                time.Time
 	}{
 		{
 			mode:          "trigger",
@@ -210,9 +214,58 @@ func TestHourlySeoul(t *testing.T) {
 // TestNoDoubleCreation: two schedulers (two servers, each with its own
 // connection pool) on one database create each run once.
 func TestNoDoubleCreation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "posml.db")
-	s1 := openStore(t, path)
-	s2 := openStore(t, path)
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "posml.db")
+		noDoubleCreation(t, openStore(t, path), openStore(t, path))
+	})
+	if base := os.Getenv("POSML_TEST_POSTGRES_URL"); base != "" {
+		t.Run("postgres", func(t *testing.T) {
+			u := postgresSchema(t, base)
+			open := func() *sqlstore.Store {
+				s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: u})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			noDoubleCreation(t, open(), open())
+		})
+	}
+}
+
+// postgresSchema makes a schema of its own for the test and returns the
+// URL that uses it.
+func postgresSchema(t *testing.T, base string) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if a, err := sql.Open("pgx", base); err == nil {
+			a.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+			a.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func noDoubleCreation(t *testing.T, s1, s2 *sqlstore.Store) {
 	var ps []pipeline.Project
 	for _, name := range []string{"a", "b", "c"} {
 		ps = append(ps, addProject(t, s1, name, settings(t, config(name, "@hourly", "catchup: true\n"))))
@@ -349,4 +402,42 @@ func TestOnce(t *testing.T) {
 	if rs := runs(t, s, p.ID); len(rs) != 1 || !rs[0].LogicalDate.Equal(kst("2026-03-01 00:00")) {
 		t.Errorf("runs = %+v; want one at the start date", rs)
 	}
+}
+
+// TestTriggerPipeline: a project with a trigger schedule gets runs of both
+// pipelines, each on its own timetable.
+func TestTriggerPipeline(t *testing.T) {
+	s := openStore(t, "")
+	p := addProject(t, s, "iris", settings(t, config("iris", "@daily",
+		"train_trigger_start_date: \"2026-03-01 00:00:00\"\ntrain_trigger_schedule_interval: \"30 * * * *\"\n")))
+	clk := &clock{t: kst("2026-03-02 10:45")}
+	sch := New(s, Config{Now: clk.Now}, nil)
+	if n := tick(t, sch); n != 2 {
+		t.Fatalf("first tick: %d runs; want 2", n)
+	}
+	clk.Set(kst("2026-03-02 11:30"))
+	if n := tick(t, sch); n != 1 {
+		t.Fatalf("11:30 tick: %d runs; want 1 (trigger)", n)
+	}
+	got := map[pipeline.Kind][]time.Time{}
+	for _, r := range runs(t, s, p.ID) {
+		got[r.Pipeline] = append(got[r.Pipeline], r.LogicalDate)
+	}
+	wantTrain := []time.Time{kst("2026-03-02 00:00")}
+	wantTrigger := []time.Time{kst("2026-03-02 10:30"), kst("2026-03-02 11:30")}
+	if !equalTimes(got[pipeline.Train], wantTrain) || !equalTimes(got[pipeline.Trigger], wantTrigger) {
+		t.Errorf("runs: train %v trigger %v; want %v and %v", got[pipeline.Train], got[pipeline.Trigger], wantTrain, wantTrigger)
+	}
+}
+
+func equalTimes(a, b []time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
 }

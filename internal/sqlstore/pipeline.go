@@ -109,32 +109,59 @@ func (s *Store) Reschedule(ctx context.Context, sc pipeline.Schedule, next time.
 // run for r's logical date already existed (a backfill made it), in which
 // case the schedule still moves on.
 func (s *Store) FireSchedule(ctx context.Context, sc pipeline.Schedule, r pipeline.Run, next time.Time) (run pipeline.Run, ok, created bool, err error) {
-	r.ProjectID, r.Pipeline, r.Commit, r.Cause, r.State = sc.ProjectID, sc.Pipeline, sc.Commit, pipeline.CauseSchedule, pipeline.Queued
-	var id int64
-	err = s.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(`UPDATE pipelines SET next_fire_at = ?, last_start = ?, last_end = ?, updated_at = ?
-			WHERE project_id = ? AND kind = ? AND commit_sha = ? AND next_fire_at = ?`,
-			nullMillis(next), r.DataInterval.Start.UnixMilli(), r.DataInterval.End.UnixMilli(), s.nowMillis(),
-			sc.ProjectID, string(sc.Pipeline), sc.Commit, sc.NextFireAt.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		ok = true
-		id, err = s.insertRun(t, r)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		created = err == nil
-		return err
-	})
-	if err != nil || !created {
-		return r, ok, false, internal("fire schedule", err)
+	out, err := s.FireSchedules(ctx, []pipeline.Fire{{Schedule: sc, Run: r, Next: next}})
+	if err != nil {
+		return r, false, false, err
 	}
-	run, err = s.PipelineRun(ctx, pipeline.RunID(id))
-	return run, ok, created, err
+	if !out[0].Created {
+		return out[0].Run, out[0].Claimed, false, nil
+	}
+	run, err = s.PipelineRun(ctx, out[0].Run.ID)
+	return run, true, true, err
+}
+
+// FireSchedules applies several fires (see FireSchedule) in one
+// transaction, in order: a fire may claim the NextFireAt an earlier one of
+// the same pipeline set. The runs it returns are as created, without
+// reading them back (Project is empty).
+func (s *Store) FireSchedules(ctx context.Context, fires []pipeline.Fire) ([]pipeline.Fired, error) {
+	out := make([]pipeline.Fired, len(fires))
+	err := s.inTx(ctx, func(t *tx) error {
+		now := s.nowMillis()
+		for i, f := range fires {
+			sc, r := f.Schedule, f.Run
+			r.ProjectID, r.Pipeline, r.Commit, r.Cause, r.State = sc.ProjectID, sc.Pipeline, sc.Commit, pipeline.CauseSchedule, pipeline.Queued
+			out[i] = pipeline.Fired{Run: r}
+			res, err := t.exec(`UPDATE pipelines SET next_fire_at = ?, last_start = ?, last_end = ?, updated_at = ?
+				WHERE project_id = ? AND kind = ? AND commit_sha = ? AND next_fire_at = ?`,
+				nullMillis(f.Next), r.DataInterval.Start.UnixMilli(), r.DataInterval.End.UnixMilli(), now,
+				sc.ProjectID, string(sc.Pipeline), sc.Commit, sc.NextFireAt.UnixMilli())
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			out[i].Claimed = true
+			id, err := s.insertRun(t, r)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[i].Created = true
+			out[i].Run.ID = pipeline.RunID(id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal("fire schedules", err)
+	}
+	return out, nil
 }
 
 // insertRun inserts a run; sql.ErrNoRows when a keyed run of its logical
@@ -180,7 +207,8 @@ func (s *Store) insertRun(t *tx, r pipeline.Run) (int64, error) {
 // CreatePipelineRun creates a queued run (manual, trigger, backfill,
 // webhook). Commit "" means the project's active commit; a project without
 // one is a KindConflict error. LogicalDate and FireAt default to now, the
-// data interval to [LogicalDate, LogicalDate], MaxAttempts to 1. A keyed
+// data interval to [LogicalDate, LogicalDate], MaxAttempts to 1 + the
+// retries of the commit's config (1 for an unknown commit). A keyed
 // run (backfill) whose logical date already has a run is a KindExists
 // error.
 func (s *Store) CreatePipelineRun(ctx context.Context, r pipeline.Run) (pipeline.Run, error) {
@@ -202,6 +230,17 @@ func (s *Store) CreatePipelineRun(ctx context.Context, r pipeline.Run) (pipeline
 			}
 			if r.Commit == "" {
 				return &posml.Error{Kind: posml.KindConflict, Msg: "project " + r.ProjectID.String() + " has no valid commit yet"}
+			}
+		}
+		if r.MaxAttempts <= 0 {
+			var settings string
+			err := t.queryRow(`SELECT settings FROM commits WHERE project_id = ? AND sha = ?`, r.ProjectID, r.Commit).Scan(&settings)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			var st pipeline.Settings
+			if settings != "" && json.Unmarshal([]byte(settings), &st) == nil {
+				r.MaxAttempts = 1 + max(st.Retries, 0)
 			}
 		}
 		var err error

@@ -95,7 +95,12 @@ func (s *Store) FinishAttempt(ctx context.Context, a pipeline.Attempt, next pipe
 			return err
 		}
 		if next == pipeline.Queued {
-			res, err = t.exec(`UPDATE pipeline_runs SET state = 'queued', not_before = ?, reason = ? WHERE id = ? AND state = 'running'`,
+			// A run queued again always has an attempt left: the caller
+			// decided it deserves one (a retry, or a server stop that cut
+			// the attempt short).
+			res, err = t.exec(`UPDATE pipeline_runs SET state = 'queued', not_before = ?, reason = ?,
+				max_attempts = CASE WHEN max_attempts > attempts THEN max_attempts ELSE attempts + 1 END
+				WHERE id = ? AND state = 'running'`,
 				millisOf(notBefore), reason, a.RunID)
 		} else {
 			res, err = t.exec(`UPDATE pipeline_runs SET state = ?, ended_at = ?, reason = ?, cancel_requested = 0 WHERE id = ? AND state = 'running'`,
