@@ -11,7 +11,7 @@ have_py() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" >/dev/nul
 have_py yaml    || need+=(python3-yaml)
 have_py sklearn || need+=(python3-sklearn)
 have_py pandas  || need+=(python3-pandas)
-have_py ensurepip || need+=(python3-venv)
+dpkg -s python3-venv >/dev/null 2>&1 || need+=(python3-venv)
 command -v git >/dev/null 2>&1 || need+=(git)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v node >/dev/null 2>&1 || need+=(nodejs)

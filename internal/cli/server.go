@@ -178,7 +178,7 @@ func redactURL(u string) string {
 // engineConfig configures the pipeline engine of `posml server`: the
 // scheduler and the runner pool.
 type engineConfig struct {
-	Python      string // interpreter of train.py and the trigger shim
+	Python string // interpreter of train.py and the trigger shim
 	// PythonGiven: --python or POSML_PYTHON named the interpreter, which
 	// then runs every project as it is; else a project with a
 	// requirements.txt runs in a virtual environment built from it (in
