@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 eval "$(scripts/pg.sh)"
 export POSML_TEST_PYTHON=/usr/bin/python3
-if [ -f test/mlflowjs/package.json ] && [ ! -d test/mlflowjs/node_modules ]; then
-  (cd test/mlflowjs && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# Node test projects (third-party MLflow client, browser tests): pinned by their lock files.
+for pkg in test/*/package.json; do
+  d=$(dirname "$pkg")
+  [ -d "$d/node_modules" ] || (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+done
 echo "== go vet"
 go vet ./...
 echo "== gofmt"

@@ -242,6 +242,11 @@ func newProjectShowCmd(e *env, cf *clientFlags) *cobra.Command {
 			if len(p.NotifyURLs) > 0 {
 				fmt.Fprintf(w, "notify:        %s\n", strings.Join(p.NotifyURLs, ", "))
 			}
+			hook := cl.base + "/api/posml/hooks/{gitlab,github,gitea}"
+			if !strings.Contains(p.RepoURL, "://") && !strings.Contains(p.RepoURL, "@") {
+				hook += "?project=" + url.QueryEscape(p.Name) // a local path: no clone URL to match
+			}
+			fmt.Fprintf(w, "push webhook:  %s\n", hook)
 			fmt.Fprintf(w, "last sync:     %s\n", when(p.LastSyncAt))
 			if p.SyncError != "" {
 				fmt.Fprintf(w, "sync error:    %s\n", p.SyncError)

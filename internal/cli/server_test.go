@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -437,5 +439,132 @@ func TestServerEndToEnd(t *testing.T) {
 	second = waitRun(second.ID)
 	if second.State != "succeeded" || second.Cause != "manual" || len(second.Decisions) != 1 || second.Decisions[0].Outcome != "held" {
 		t.Errorf("manual run with a worse metric: %+v", second)
+	}
+}
+
+// TestServerHelper is `posml server` in a child process for
+// TestServerKill9; it is skipped otherwise.
+func TestServerHelper(t *testing.T) {
+	args := os.Getenv("POSML_TEST_SERVER_ARGS")
+	if args == "" {
+		t.Skip("helper process of TestServerKill9")
+	}
+	err := Run(context.Background(), strings.Split(args, "\x1f"), strings.NewReader(""), io.Discard, os.Stderr, func(string) string { return "" })
+	if err != nil {
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// TestServerKill9: the server is killed with SIGKILL while a run's first
+// attempt runs; the next server fails that attempt ("server restarted"),
+// stops the process the dead server left behind, and runs the second
+// attempt to success.
+func TestServerKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	repo := filepath.Join(dir, "repo")
+	writeFiles(t, repo, map[string]string{
+		"src/config.yaml": "proj_name: k9\nmodel_name: k9\nmart_id: m\ntime_zone: UTC\n" +
+			"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nretries: 1\nmlflow:\n  target_metric: accuracy_score\n",
+		"src/train.py": `import os, time
+marker = os.path.join(os.environ["HOME"], "k9-pid")
+if not os.path.exists(marker):
+    open(marker + ".tmp", "w").write(str(os.getpid()))
+    os.rename(marker + ".tmp", marker)
+    time.sleep(120)
+print("second attempt")
+`,
+	})
+	gitCommit(t, repo)
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: "sqlite:///" + filepath.Join(data, "posml.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := st.CreateProject(ctx, pipeline.Project{Name: "k9", RepoURL: repo}, pipeline.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := (&gitrepo.Git{}).Clone(ctx, repo, filepath.Join(data, "repos", p.ID.String()), gitrepo.Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, _ := r.Resolve(ctx, "main")
+	cfg, _, _ := projectconfig.Load(repo)
+	st.AddCommit(ctx, pipeline.Commit{ProjectID: p.ID, SHA: sha, Valid: true, Settings: pipeline.SettingsOf(cfg)})
+	if err := st.ActivateCommit(ctx, p.ID, sha); err != nil {
+		t.Fatal(err)
+	}
+	run, err := st.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestServerHelper$")
+		cmd.Env = append(os.Environ(), "POSML_TEST_SERVER_ARGS="+strings.Join([]string{"server", "--addr", freeAddr(t), "--data-dir", data, "--no-scheduler"}, "\x1f"))
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("server output:\n%s", out.String())
+			}
+		})
+		return cmd
+	}
+	first := server()
+	pidFile := filepath.Join(data, "runs", "home", "k9-pid")
+	var pid int
+	for deadline := time.Now().Add(20 * time.Second); pid == 0; time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(string(b))
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first attempt never started")
+		}
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatalf("the attempt's process %d died with the server; the test means to leave it behind", pid)
+	}
+	got, _ := st.PipelineRun(ctx, run.ID)
+	if got.State != pipeline.Running {
+		t.Fatalf("after kill -9: run %s", got.State)
+	}
+
+	server()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got, err = st.PipelineRun(ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got.State.Terminal() || time.Now().After(deadline) {
+			break
+		}
+	}
+	atts, _ := st.Attempts(ctx, run.ID)
+	if got.State != pipeline.Succeeded || len(atts) != 2 || atts[0].Error != "server restarted" || atts[1].State != pipeline.Succeeded {
+		t.Fatalf("run %s (%s), attempts %+v", got.State, got.Reason, atts)
+	}
+	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("the leftover process %d still runs", pid)
+			break
+		}
+	}
+	b, _ := os.ReadFile(atts[0].LogPath)
+	if !strings.Contains(string(b), "server restarted while attempt 1 ran (its leftover process was stopped)") {
+		t.Errorf("attempt 1 log:\n%s", b)
 	}
 }

@@ -203,7 +203,7 @@ func (n *Notifier) deliver(ctx context.Context, d delivery) {
 			return
 		}
 		if attempt >= n.cfg.Attempts || ctx.Err() != nil {
-			n.log.Warn("notify: delivery failed", "event", string(d.kind), "url", redactURL(d.url), "attempts", attempt, "err", err)
+			n.log.Warn("notify: delivery failed", "event", string(d.kind), "url", RedactURL(d.url), "attempts", attempt, "err", err)
 			return
 		}
 		t := time.NewTimer(wait)
@@ -242,9 +242,9 @@ func (n *Notifier) post(ctx context.Context, d delivery) error {
 	return nil
 }
 
-// redactURL keeps a webhook URL's scheme and host: the path of a Slack
-// webhook is its secret.
-func redactURL(u string) string {
+// RedactURL keeps a webhook URL's scheme and host: the path of a Slack
+// webhook is its secret. Logs and API answers show URLs this way.
+func RedactURL(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return "(url)"

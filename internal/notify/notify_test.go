@@ -116,7 +116,7 @@ func TestNilNotifier(t *testing.T) {
 }
 
 func TestRedactURL(t *testing.T) {
-	if got := redactURL("https://hooks.slack.com/services/T0/B0/secret"); got != "https://hooks.slack.com/…" {
-		t.Errorf("redactURL = %q", got)
+	if got := RedactURL("https://hooks.slack.com/services/T0/B0/secret"); got != "https://hooks.slack.com/…" {
+		t.Errorf("RedactURL = %q", got)
 	}
 }

@@ -97,7 +97,7 @@ func (e *env) call(t *testing.T, method, path string, body any, out any) (int, s
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if strings.Contains(string(b), testToken) || strings.Contains(string(b), testSecret) || strings.Contains(string(b), "SECRET-KEY-MATERIAL") {
+	if strings.Contains(string(b), testToken) || strings.Contains(string(b), testSecret) || strings.Contains(string(b), "SECRET-KEY-MATERIAL") || strings.Contains(string(b), "SLACKPATH") {
 		t.Errorf("%s %s: a credential appears in the response: %s", method, path, b)
 	}
 	if out != nil && resp.StatusCode < 300 {
@@ -114,9 +114,13 @@ func TestProjectsAPI(t *testing.T) {
 	head := git(t, repo, "rev-parse", "HEAD")
 
 	var added SyncResult
-	code, body := e.call(t, "POST", "/api/posml/projects", AddProject{Repo: repo, Token: testToken, WebhookSecret: testSecret}, &added)
+	code, body := e.call(t, "POST", "/api/posml/projects", AddProject{Repo: repo, Token: testToken, WebhookSecret: testSecret,
+		NotifyURLs: []string{"https://hooks.slack.com/services/T0/B0/SLACKPATH"}}, &added)
 	if code != http.StatusCreated {
 		t.Fatalf("add: %d %s", code, body)
+	}
+	if len(added.Project.NotifyURLs) != 1 || added.Project.NotifyURLs[0] != "https://hooks.slack.com/…" {
+		t.Errorf("notify URLs shown as %q; want the host only", added.Project.NotifyURLs)
 	}
 	if added.Project.Name != "iris" || added.Activated != head || !added.Project.HasCredentials || len(added.New) != 1 || !added.New[0].Valid {
 		t.Errorf("add: %+v", added)

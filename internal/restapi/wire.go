@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/posml/posml/internal/lineage"
+	"github.com/posml/posml/internal/notify"
 	"github.com/posml/posml/internal/pipeline"
 )
 
@@ -23,7 +24,7 @@ type Project struct {
 	ActiveCommit   string     `json:"active_commit"`
 	HeadCommit     string     `json:"head_commit"`
 	HasCredentials bool       `json:"has_credentials"`
-	NotifyURLs     []string   `json:"notify_urls"`
+	NotifyURLs     []string   `json:"notify_urls"` // scheme and host only
 	LastSyncAt     *time.Time `json:"last_sync_at"`
 	SyncError      string     `json:"sync_error,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
@@ -171,9 +172,9 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func toProject(p pipeline.Project) Project {
-	urls := p.NotifyURLs
-	if urls == nil {
-		urls = []string{}
+	urls := []string{}
+	for _, u := range p.NotifyURLs {
+		urls = append(urls, notify.RedactURL(u)) // a webhook URL's path is often its secret
 	}
 	return Project{
 		Name: p.Name, RepoURL: p.RepoURL, Branch: p.Branch, Paused: p.Paused,

@@ -29,7 +29,11 @@ func mustZone(name string) *time.Location {
 }
 
 func kst(s string) time.Time {
-	t, err := time.ParseInLocation("2006-01-02 15:04", s, seoul)
+	layout := "2006-01-02 15:04"
+	if len(s) > len(layout) {
+		layout += ":05" // fractional seconds are read too
+	}
+	t, err := time.ParseInLocation(layout, s, seoul)
 	if err != nil {
 		panic(err)
 	}
@@ -440,4 +444,38 @@ func equalTimes(a, b []time.Time) bool {
 		}
 	}
 	return true
+}
+
+// TestRunSleepsUntilDue: Run ticks, sleeps until the next fire (at most
+// PollInterval), and fires when woken at that instant.
+func TestRunSleepsUntilDue(t *testing.T) {
+	s := openStore(t, "")
+	p := addProject(t, s, "iris", settings(t, config("iris", "@hourly", "")))
+	clk := &clock{t: kst("2026-03-02 10:59:59.5")}
+	waits := make(chan time.Duration)
+	wake := make(chan time.Time)
+	fired := make(chan pipeline.Run, 10)
+	sch := New(s, Config{Now: clk.Now, PollInterval: time.Minute, OnFire: func(r pipeline.Run) { fired <- r },
+		After: func(d time.Duration) <-chan time.Time { waits <- d; return wake }}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sch.Run(ctx) }()
+	if d := <-waits; d != 500*time.Millisecond { // the 10:00 run fired at once; 11:00 is next
+		t.Errorf("first sleep %v; want 500ms", d)
+	}
+	if r := <-fired; !r.LogicalDate.Equal(kst("2026-03-02 10:00")) {
+		t.Errorf("first run at %v", r.LogicalDate.In(seoul))
+	}
+	clk.Set(kst("2026-03-02 11:00"))
+	wake <- clk.Now()
+	if d := <-waits; d != time.Minute { // 12:00 is an hour away: PollInterval bounds the sleep
+		t.Errorf("second sleep %v; want 1m", d)
+	}
+	if r := <-fired; !r.LogicalDate.Equal(kst("2026-03-02 11:00")) || r.ProjectID != p.ID {
+		t.Errorf("second run %+v", r)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
