@@ -41,7 +41,7 @@ Every subcommand talks to the server at --url, else $POSML_URL, else
 		newProjectActionCmd(e, &cf, "sync", "Fetch the branch now and validate a new head commit"),
 		newProjectActionCmd(e, &cf, "pause", "Stop scheduling the project's pipelines"),
 		newProjectActionCmd(e, &cf, "resume", "Schedule the project's pipelines again"),
-		newProjectRemoveCmd(e, &cf))
+		newProjectSetCmd(e, &cf), newProjectRemoveCmd(e, &cf))
 	return c
 }
 
@@ -316,6 +316,90 @@ func newProjectActionCmd(e *env, cf *clientFlags, action, short string) *cobra.C
 			return nil
 		},
 	}
+}
+
+func newProjectSetCmd(e *env, cf *clientFlags) *cobra.Command {
+	var (
+		branch, username, tokenFile, keyFile, secretFile string
+		notify                                           []string
+		clear                                            bool
+	)
+	c := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Change a project's branch, credentials, webhook secret or notification URLs",
+		Long: `Change a project. --branch follows another branch (its head is validated at
+once); --token-file or --ssh-key-file replace the repository credentials
+(--clear-credentials removes them); --webhook-secret-file replaces the
+webhook secret; --notify-url (repeatable) replaces the notification URLs,
+--notify-url "" removes them. Secrets are read from files ("-": stdin).`,
+		Example: `  posml project set iris --token-file ~/.iris-token-2025
+  posml project set iris --branch release`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cf.client(e)
+			if err != nil {
+				return err
+			}
+			var req restapi.UpdateProject
+			f := cmd.Flags()
+			if f.Changed("branch") {
+				req.Branch = &branch
+			}
+			if f.Changed("notify-url") {
+				urls := []string{}
+				for _, u := range notify {
+					if u != "" {
+						urls = append(urls, u)
+					}
+				}
+				req.NotifyURLs = &urls
+			}
+			if tokenFile != "" && keyFile != "" {
+				return &usageError{fmt.Errorf("give --token-file or --ssh-key-file, not both")}
+			}
+			if tokenFile != "" {
+				if req.Token, err = readSecretFile(e, tokenFile, "--token-file"); err != nil {
+					return err
+				}
+			}
+			if keyFile != "" {
+				if req.SSHKey, err = readSecretFile(e, keyFile, "--ssh-key-file"); err != nil {
+					return err
+				}
+				req.SSHKey += "\n"
+			}
+			req.Username, req.ClearCredentials = username, clear
+			if secretFile != "" {
+				s, err := readSecretFile(e, secretFile, "--webhook-secret-file")
+				if err != nil {
+					return err
+				}
+				req.WebhookSecret = &s
+			}
+			sp := startSpinner(e.stderr, "updating "+args[0])
+			var res restapi.SyncResult
+			err = cl.do(cmd.Context(), "PATCH", "/api/posml/projects/"+url.PathEscape(args[0]), req, &res)
+			sp.stop()
+			if err != nil {
+				return err
+			}
+			if cf.asJSON {
+				return printJSON(e.stdout, res)
+			}
+			fmt.Fprintf(e.stdout, "project %s updated (branch %s)\n", res.Project.Name, res.Project.Branch)
+			printSync(e.stdout, res)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&branch, "branch", "", "follow this branch")
+	f.StringVar(&username, "username", "", "HTTPS user name for --token-file")
+	f.StringVar(&tokenFile, "token-file", "", "file holding a new HTTPS access token (- for stdin)")
+	f.StringVar(&keyFile, "ssh-key-file", "", "file holding a new SSH private key")
+	f.BoolVar(&clear, "clear-credentials", false, "remove the repository credentials")
+	f.StringVar(&secretFile, "webhook-secret-file", "", "file holding a new webhook secret")
+	f.StringArrayVar(&notify, "notify-url", nil, "notification webhook URL (repeatable; replaces the list)")
+	return c
 }
 
 func newProjectRemoveCmd(e *env, cf *clientFlags) *cobra.Command {

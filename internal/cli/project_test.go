@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -124,6 +125,15 @@ func TestProjectCommands(t *testing.T) {
 		t.Errorf("project show after a broken push:\n%s", out)
 	}
 
+	if out, errOut, code = s.client(t, "project", "set", "iris", "--clear-credentials", "--notify-url", "https://chat.example.com/hooks/x"); code != 0 || !strings.Contains(out, "project iris updated") {
+		t.Errorf("project set: %d %s%s", code, out, errOut)
+	}
+	if out, _, _ = s.client(t, "project", "show", "iris"); !strings.Contains(out, "credentials:   none") || !strings.Contains(out, "notify:        https://chat.example.com/…") {
+		t.Errorf("project show after set:\n%s", out)
+	}
+	if out, errOut, code = s.client(t, "project", "set", "iris", "--token-file", tokenFile); code != 0 {
+		t.Errorf("project set --token-file: %d %s%s", code, out, errOut)
+	}
 	if out, _, code = s.client(t, "project", "pause", "iris"); code != 0 || !strings.Contains(out, "paused") {
 		t.Errorf("pause: %d %s", code, out)
 	}
@@ -190,6 +200,16 @@ func TestRunCommands(t *testing.T) {
 	out, _, code = s.client(t, "runs", "show", strings.TrimSpace(strings.Fields(errOut)[1]))
 	if code != 0 || !strings.Contains(out, "state:         failed") || !strings.Contains(out, "exit status 1") {
 		t.Errorf("runs show: %d\n%s", code, out)
+	}
+
+	failed := strings.TrimSpace(strings.Fields(errOut)[1])
+	if out, _, code = s.client(t, "runs", "logs", failed); code != 0 || out != "Traceback (most recent call last):\nValueError: bad data\n" {
+		t.Errorf("runs logs: %d %q", code, out)
+	}
+	out, _, code = s.client(t, "runs", "list", "--state", "failed", "--json")
+	var list struct{ Runs []struct{ ID, State string } }
+	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list.Runs) != 1 || list.Runs[0].ID != failed {
+		t.Errorf("runs list --json: %d %v\n%s", code, err, out)
 	}
 
 	out, _, code = s.client(t, "backfill", "iris", "--from", "2024-03-01T00:00:00+09:00", "--to", "2024-03-02T00:00:00+09:00", "--dry-run")

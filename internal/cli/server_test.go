@@ -267,8 +267,8 @@ func TestTrackingURL(t *testing.T) {
 
 // e2eTrain is a train.py that speaks the MLflow REST API with urllib, as
 // an MLflow client would with MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN:
-// one MLflow run with accuracy_score (0.9 for the first run of the
-// server's runs, 0.8 after) and a logged model.
+// one MLflow run with the metric METRIC (FIRST for the server's first run,
+// SECOND after) and a logged model.
 const e2eTrain = `import json, os, sys, time, urllib.request
 SRC_HOME = os.path.dirname(os.path.abspath(__file__))
 sys.path.append(SRC_HOME)
@@ -291,7 +291,7 @@ def train():
     counter = os.path.join(os.environ["HOME"], "e2e-count")
     n = int(open(counter).read()) if os.path.exists(counter) else 0
     open(counter, "w").write(str(n + 1))
-    acc = 0.9 if n == 0 else 0.8
+    acc = FIRST if n == 0 else SECOND
     name = os.environ["MLFLOW_EXPERIMENT_NAME"]
     try:
         exp = call("GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + name)["experiment"]["experiment_id"]
@@ -299,7 +299,7 @@ def train():
         exp = call("POST", "/api/2.0/mlflow/experiments/create", {"name": name})["experiment_id"]
     run = call("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": exp, "start_time": int(time.time() * 1000)})["run"]["info"]
     rid = run["run_id"]
-    call("POST", "/api/2.0/mlflow/runs/log-metric", {"run_id": rid, "key": "accuracy_score", "value": acc, "timestamp": int(time.time() * 1000), "step": 0})
+    call("POST", "/api/2.0/mlflow/runs/log-metric", {"run_id": rid, "key": METRIC, "value": acc, "timestamp": int(time.time() * 1000), "step": 0})
     call("PUT", "/api/2.0/mlflow-artifacts/artifacts/%s/%s/artifacts/model/MLmodel" % (exp, rid), data=b"flavors: {}\n", ctype="application/octet-stream")
     hist = [{"run_id": rid, "artifact_path": "model", "utc_time_created": "2026-01-01 00:00:00.000000", "flavors": {}}]
     call("POST", "/api/2.0/mlflow/runs/set-tag", {"run_id": rid, "key": "mlflow.log-model.history", "value": json.dumps(hist)})
@@ -315,12 +315,29 @@ if __name__ == "__main__":
 // tagged with the pipeline run; promotion registers a version and sets
 // champion; a manual run with a worse metric is held.
 func TestServerEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		metric        string
+		first, second string
+		outcome       string // of the second run
+		champion      string // version after the second run
+	}{
+		{"accuracy_score", "0.9", "0.8", "held", "1"}, // higher is better: worse
+		{"log_loss", "0.3", "0.2", "registered", "2"}, // lower is better: better
+	} {
+		t.Run(tc.metric, func(t *testing.T) {
+			serverEndToEnd(t, tc.metric, tc.first, tc.second, tc.outcome, tc.champion)
+		})
+	}
+}
+
+func serverEndToEnd(t *testing.T, metric, first, second, outcome, champion string) {
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
+	train := strings.NewReplacer("METRIC", strconv.Quote(metric), "FIRST", first, "SECOND", second).Replace(e2eTrain)
 	writeFiles(t, repo, map[string]string{
 		"src/config.yaml": "proj_name: e2e\nmodel_name: e2e_model\nmart_id: m\ntime_zone: Asia/Seoul\n" +
-			"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nmlflow:\n  target_metric: accuracy_score\n",
-		"src/train.py": e2eTrain,
+			"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nmlflow:\n  target_metric: " + metric + "\n",
+		"src/train.py": train,
 	})
 	gitCommit(t, repo)
 	addr := freeAddr(t)
@@ -400,9 +417,9 @@ func TestServerEndToEnd(t *testing.T) {
 			t.Fatalf("no scheduled run\n%s", stderr.String())
 		}
 	}
-	first := waitRun(list.Runs[0].ID)
-	if first.State != "succeeded" || first.Cause != "schedule" || len(first.Decisions) != 1 || first.Decisions[0].Outcome != "registered" || !first.Decisions[0].AliasMoved {
-		t.Fatalf("scheduled run: %+v\n%s", first, stderr.String())
+	fired := waitRun(list.Runs[0].ID)
+	if fired.State != "succeeded" || fired.Cause != "schedule" || len(fired.Decisions) != 1 || fired.Decisions[0].Outcome != "registered" || !fired.Decisions[0].AliasMoved {
+		t.Fatalf("scheduled run: %+v\n%s", fired, stderr.String())
 	}
 	var search struct {
 		Runs []struct {
@@ -411,9 +428,9 @@ func TestServerEndToEnd(t *testing.T) {
 			} `json:"data"`
 		} `json:"runs"`
 	}
-	call("POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids": ["1"], "filter": "tags.\"posml.pipeline_run_id\" = '`+first.ID+`'"}`, &search)
+	call("POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids": ["1"], "filter": "tags.\"posml.pipeline_run_id\" = '`+fired.ID+`'"}`, &search)
 	if len(search.Runs) != 1 {
-		t.Fatalf("MLflow runs of pipeline run %s: %+v", first.ID, search)
+		t.Fatalf("MLflow runs of pipeline run %s: %+v", fired.ID, search)
 	}
 	tags := map[string]string{}
 	for _, tg := range search.Runs[0].Data.Tags {
@@ -432,13 +449,17 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Errorf("champion = %+v; want version 1", alias)
 	}
 
-	var second run
-	if code := call("POST", "/api/posml/runs", `{"project": "e2e"}`, &second); code/100 != 2 {
+	var next run
+	if code := call("POST", "/api/posml/runs", `{"project": "e2e"}`, &next); code/100 != 2 {
 		t.Fatalf("manual run: %d", code)
 	}
-	second = waitRun(second.ID)
-	if second.State != "succeeded" || second.Cause != "manual" || len(second.Decisions) != 1 || second.Decisions[0].Outcome != "held" {
-		t.Errorf("manual run with a worse metric: %+v", second)
+	next = waitRun(next.ID)
+	if next.State != "succeeded" || next.Cause != "manual" || len(next.Decisions) != 1 || next.Decisions[0].Outcome != outcome {
+		t.Errorf("manual run with %s %s after %s: %+v; want %s", metric, second, first, next, outcome)
+	}
+	call("GET", "/api/2.0/mlflow/registered-models/alias?name=e2e_model&alias=champion", "", &alias)
+	if alias.ModelVersion.Version != champion {
+		t.Errorf("champion after the second run = %+v; want version %s", alias, champion)
 	}
 }
 

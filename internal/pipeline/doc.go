@@ -79,7 +79,7 @@
 // (merged over src/config.yaml by config.py) and train_trigger(**conf).
 //
 // Hooks for the other parts of the server: runner.TokenIssuer (Issue,
-// Revoke: MLFLOW_TRACKING_TOKEN), runner.Promoter (Promote after a train
-// run succeeded), runner.Config.OnEnd (every run that ends:
+// Revoke: MLFLOW_TRACKING_TOKEN), runner.Promoter (Promote when a train
+// run's process exited 0, before the run is recorded succeeded), runner.Config.OnEnd (every run that ends:
 // notifications), scheduler.Config.OnFire.
 package pipeline

@@ -33,6 +33,8 @@ type Store interface {
 	Projects(ctx context.Context) ([]pipeline.Project, error)
 	ProjectCredentials(ctx context.Context, id pipeline.ProjectID) (pipeline.Credentials, error)
 	SetProjectPaused(ctx context.Context, id pipeline.ProjectID, paused bool) error
+	UpdateProject(ctx context.Context, p pipeline.Project) (pipeline.Project, error)
+	SetProjectCredentials(ctx context.Context, id pipeline.ProjectID, cred pipeline.Credentials) error
 	DeleteProject(ctx context.Context, id pipeline.ProjectID) error
 
 	Commit(ctx context.Context, id pipeline.ProjectID, sha string) (pipeline.Commit, error)
@@ -136,10 +138,8 @@ func (s *Service) Add(ctx context.Context, req AddRequest) (SyncResult, error) {
 	if len(cred.SSHKey) > 0 && cred.Token != "" {
 		return SyncResult{}, posml.Errorf(posml.KindInvalid, "give an HTTPS token or an SSH key, not both")
 	}
-	for _, u := range req.NotifyURLs {
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return SyncResult{}, posml.Errorf(posml.KindInvalid, fmt.Sprintf("notify URL %q: want an http:// or https:// URL", gitrepo.Redact(u)))
-		}
+	if err := checkNotifyURLs(req.NotifyURLs); err != nil {
+		return SyncResult{}, err
 	}
 	if !strings.Contains(repo, "://") && !isSCP(repo) {
 		// A local path: refuse early with a clear message when it is not there.
@@ -337,6 +337,100 @@ func (s *Service) SetPaused(ctx context.Context, name string, paused bool) (pipe
 		s.wake()
 	}
 	return s.store.ProjectByName(ctx, name)
+}
+
+// UpdateRequest changes a project; nil fields stay as they are.
+type UpdateRequest struct {
+	Branch     *string
+	NotifyURLs *[]string
+	// Git replaces the repository credentials (token or SSH key; a zero
+	// value removes them); the webhook secret is kept.
+	Git *pipeline.Credentials
+	// WebhookSecret replaces the webhook secret ("" removes it).
+	WebhookSecret *string
+}
+
+// Update changes a project's branch, notification URLs or credentials. A
+// new branch is synced at once (its head validated, and activated if
+// valid).
+func (s *Service) Update(ctx context.Context, name string, req UpdateRequest) (SyncResult, error) {
+	p, err := s.store.ProjectByName(ctx, name)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	if req.NotifyURLs != nil {
+		if err := checkNotifyURLs(*req.NotifyURLs); err != nil {
+			return SyncResult{}, err
+		}
+	}
+	if req.Git != nil && len(req.Git.SSHKey) > 0 && req.Git.Token != "" {
+		return SyncResult{}, posml.Errorf(posml.KindInvalid, "give an HTTPS token or an SSH key, not both")
+	}
+	unlock := s.lock(p.ID)
+	branchChanged := req.Branch != nil && *req.Branch != "" && *req.Branch != p.Branch
+	if branchChanged {
+		// Refuse a branch the repository does not have before storing it.
+		cred, err := s.store.ProjectCredentials(ctx, p.ID)
+		if err == nil && req.Git != nil {
+			cred.Username, cred.Token, cred.SSHKey = req.Git.Username, req.Git.Token, req.Git.SSHKey
+		}
+		var r *gitrepo.Repo
+		if err == nil {
+			r, err = s.openOrClone(ctx, p, cred)
+		}
+		if err == nil {
+			_, err = r.Fetch(ctx, *req.Branch)
+		}
+		if err != nil {
+			unlock()
+			return SyncResult{}, addError(err)
+		}
+	}
+	if req.Branch != nil || req.NotifyURLs != nil {
+		if req.Branch != nil && *req.Branch != "" {
+			p.Branch = strings.TrimPrefix(*req.Branch, "refs/heads/")
+		}
+		if req.NotifyURLs != nil {
+			p.NotifyURLs = *req.NotifyURLs
+		}
+		if p, err = s.store.UpdateProject(ctx, p); err != nil {
+			unlock()
+			return SyncResult{}, err
+		}
+	}
+	if req.Git != nil || req.WebhookSecret != nil {
+		cred, err := s.store.ProjectCredentials(ctx, p.ID)
+		if err != nil {
+			unlock()
+			return SyncResult{}, err
+		}
+		if req.Git != nil {
+			cred.Username, cred.Token, cred.SSHKey = req.Git.Username, req.Git.Token, req.Git.SSHKey
+		}
+		if req.WebhookSecret != nil {
+			cred.WebhookSecret = *req.WebhookSecret
+		}
+		if err := s.store.SetProjectCredentials(ctx, p.ID, cred); err != nil {
+			unlock()
+			return SyncResult{}, err
+		}
+	}
+	unlock()
+	s.log.Info("project updated", "project", name, "branch", p.Branch)
+	if branchChanged || req.Git != nil {
+		return s.sync(ctx, p) // the new branch, or the repository with the new credentials
+	}
+	p, err = s.store.ProjectByName(ctx, name)
+	return SyncResult{Project: p, Head: p.HeadCommit}, err
+}
+
+func checkNotifyURLs(urls []string) error {
+	for _, u := range urls {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return posml.Errorf(posml.KindInvalid, fmt.Sprintf("notify URL %q: want an http:// or https:// URL", gitrepo.Redact(u)))
+		}
+	}
+	return nil
 }
 
 // Remove deletes a project, its commits and runs, and its clone.

@@ -477,3 +477,39 @@ func TestFollowAcrossRetry(t *testing.T) {
 		t.Errorf("stream:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestUpdateProject(t *testing.T) {
+	e := newEnv(t, "")
+	repo := newRepo(t, "iris")
+	if code, body := e.call(t, "POST", "/api/posml/projects", AddProject{Repo: repo}, nil); code != 201 {
+		t.Fatalf("add: %d %s", code, body)
+	}
+	git(t, repo, "checkout", "-q", "-b", "release")
+	cfg, _ := os.ReadFile(filepath.Join(repo, "src", "config.yaml"))
+	os.WriteFile(filepath.Join(repo, "src", "config.yaml"), append(cfg, "\n# release\n"...), 0o644)
+	git(t, repo, "commit", "-qam", "release")
+	release := git(t, repo, "rev-parse", "HEAD")
+
+	nope, release2 := "nope", "release"
+	if code, body := e.call(t, "PATCH", "/api/posml/projects/iris", UpdateProject{Branch: &nope}, nil); code != 400 {
+		t.Errorf("a branch the repository lacks: %d %s; want 400", code, body)
+	}
+	var res SyncResult
+	if code, body := e.call(t, "PATCH", "/api/posml/projects/iris", UpdateProject{Branch: &release2}, &res); code != 200 || res.Project.Branch != "release" || res.Activated != release {
+		t.Errorf("switch branch: %d %s", code, body)
+	}
+	urls := []string{"https://chat.example.com/hook/SLACKPATH"}
+	secret := testSecret
+	if code, body := e.call(t, "PATCH", "/api/posml/projects/iris", UpdateProject{Token: testToken, NotifyURLs: &urls, WebhookSecret: &secret}, &res); code != 200 || !res.Project.HasCredentials || len(res.Project.NotifyURLs) != 1 {
+		t.Errorf("set credentials: %d %s", code, body)
+	}
+	if code, body := e.call(t, "PATCH", "/api/posml/projects/iris", UpdateProject{ClearCredentials: true}, &res); code != 200 || res.Project.HasCredentials {
+		t.Errorf("clear credentials: %d %s", code, body)
+	}
+	if code, _ := e.call(t, "PATCH", "/api/posml/projects/iris", UpdateProject{ClearCredentials: true, Token: "x"}, nil); code != 400 {
+		t.Errorf("clear and set at once: %d; want 400", code)
+	}
+	if code, _ := e.call(t, "PATCH", "/api/posml/projects/nope", UpdateProject{}, nil); code != 404 {
+		t.Errorf("missing project: %d; want 404", code)
+	}
+}

@@ -21,6 +21,7 @@ type Projects interface {
 	Commits(ctx context.Context, p pipeline.Project, limit int) ([]pipeline.Commit, error)
 	Sync(ctx context.Context, name string) (projects.SyncResult, error)
 	SetPaused(ctx context.Context, name string, paused bool) (pipeline.Project, error)
+	Update(ctx context.Context, name string, req projects.UpdateRequest) (projects.SyncResult, error)
 	Remove(ctx context.Context, name string) error
 	Matching(ctx context.Context, push *forge.Push) ([]pipeline.Project, error)
 	SyncPush(ctx context.Context, push *forge.Push, only []pipeline.Project) ([]string, error)
@@ -95,6 +96,7 @@ func (h *handler) routes() http.Handler {
 	m.Handle("POST /api/posml/projects", h.json(h.addProject))
 	m.Handle("GET /api/posml/projects", h.json(h.listProjects))
 	m.Handle("GET /api/posml/projects/{name}", h.json(h.getProject))
+	m.Handle("PATCH /api/posml/projects/{name}", h.json(h.updateProject))
 	m.Handle("DELETE /api/posml/projects/{name}", h.json(h.removeProject))
 	m.Handle("POST /api/posml/projects/{name}/sync", h.json(h.syncProject))
 	m.Handle("POST /api/posml/projects/{name}/pause", h.json(h.pauseProject(true)))

@@ -79,6 +79,30 @@ func (h *handler) getProject(_ http.ResponseWriter, r *http.Request) (any, error
 	return out, nil
 }
 
+func (h *handler) updateProject(_ http.ResponseWriter, r *http.Request) (any, error) {
+	var req UpdateProject
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	u := projects.UpdateRequest{Branch: req.Branch, NotifyURLs: req.NotifyURLs, WebhookSecret: req.WebhookSecret}
+	switch {
+	case req.ClearCredentials && (req.Token != "" || req.SSHKey != ""):
+		return nil, errBadRequest("clear_credentials and new credentials at once")
+	case req.ClearCredentials:
+		u.Git = &pipeline.Credentials{}
+	case req.Token != "" || req.SSHKey != "":
+		u.Git = &pipeline.Credentials{Username: req.Username, Token: req.Token, SSHKey: []byte(req.SSHKey)}
+	}
+	res, err := h.cfg.Projects.Update(r.Context(), r.PathValue("name"), u)
+	if err != nil {
+		if res.Project.ID != 0 { // stored, but the sync that followed failed
+			return nil, &apiError{http.StatusBadGateway, "sync_failed", err.Error()}
+		}
+		return nil, err
+	}
+	return h.syncResult(res), nil
+}
+
 func (h *handler) removeProject(_ http.ResponseWriter, r *http.Request) (any, error) {
 	return nil, h.cfg.Projects.Remove(r.Context(), r.PathValue("name"))
 }

@@ -60,6 +60,20 @@ type AddProject struct {
 	NotifyURLs    []string `json:"notify_urls,omitempty"`
 }
 
+// UpdateProject is the body of PATCH /api/posml/projects/{name}; absent
+// fields stay as they are.
+type UpdateProject struct {
+	Branch     *string   `json:"branch,omitempty"`
+	NotifyURLs *[]string `json:"notify_urls,omitempty"`
+	// Token or SSHKey (with Username) replace the repository credentials;
+	// ClearCredentials removes them.
+	Username         string  `json:"username,omitempty"`
+	Token            string  `json:"token,omitempty"`
+	SSHKey           string  `json:"ssh_key,omitempty"`
+	ClearCredentials bool    `json:"clear_credentials,omitempty"`
+	WebhookSecret    *string `json:"webhook_secret,omitempty"`
+}
+
 // SyncResult is the answer of POST /api/posml/projects/{name}/sync.
 type SyncResult struct {
 	Project Project  `json:"project"`

@@ -59,9 +59,11 @@ type TokenIssuer interface {
 	Revoke(ctx context.Context, run pipeline.RunID) error
 }
 
-// Promoter decides, after a train run succeeded, whether its model becomes
-// the champion. Its error is logged (and noted in the run's log); the run
-// stays succeeded.
+// Promoter decides, once a train run's process exited 0, whether its model
+// becomes the champion. The run is recorded succeeded right after Promote
+// returns (still Running in the run given), so that whoever sees it
+// succeeded also sees the decision. Its error is logged (and noted in the
+// run's log); the run succeeds anyway.
 type Promoter interface {
 	Promote(ctx context.Context, run pipeline.Run) error
 }
@@ -319,8 +321,8 @@ func (p *Pool) attempt(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 	p.finish(run, a, st, o)
 }
 
-// finish records the end of an attempt and, for a run that ends, revokes
-// its tokens, promotes, and reports.
+// finish promotes a succeeded train run, records the end of the attempt
+// and, for a run that ends, revokes its tokens and reports.
 func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings, o outcome) {
 	ctx := context.Background() // the record must be written even on shutdown
 	a.State, a.ExitCode, a.Error, a.EndedAt = o.state, o.exitCode, o.err, p.cfg.Now()
@@ -340,6 +342,16 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 		reason = fmt.Sprintf("attempt %d %s; retry %d of %d", a.N, o.state, a.N, run.MaxAttempts-1)
 		p.note(a.LogPath, fmt.Sprintf("attempt %d %s (%s); retrying after %s", a.N, o.state, o.err, st.RetryDelay))
 	}
+	if o.state == pipeline.Succeeded && run.Pipeline == pipeline.Train && p.d.Promoter != nil {
+		// Promotion is the run's last step: the run is shown succeeded
+		// once its decision is stored, so a client waiting for the end
+		// finds it. After a crash right here the attempt is retried, and
+		// Promote, idempotent per run, decides once.
+		if err := p.d.Promoter.Promote(ctx, run); err != nil {
+			p.log.Error("runner: promote", "run_id", run.ID, "err", err)
+			p.note(a.LogPath, "promotion failed: "+err.Error())
+		}
+	}
 	ended, err := p.d.Store.FinishAttempt(ctx, a, next, reason, notBefore)
 	if err != nil {
 		p.log.Error("runner: finish attempt", "run_id", run.ID, "attempt", a.N, "err", err)
@@ -353,12 +365,6 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 	if p.d.Tokens != nil {
 		if err := p.d.Tokens.Revoke(ctx, run.ID); err != nil {
 			p.log.Error("runner: revoke tokens", "run_id", run.ID, "err", err)
-		}
-	}
-	if ended.State == pipeline.Succeeded && ended.Pipeline == pipeline.Train && p.d.Promoter != nil {
-		if err := p.d.Promoter.Promote(ctx, ended); err != nil {
-			p.log.Error("runner: promote", "run_id", run.ID, "err", err)
-			p.note(a.LogPath, "promotion failed: "+err.Error())
 		}
 	}
 	if !p.cfg.KeepWorkDirs {

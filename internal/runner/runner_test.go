@@ -121,7 +121,7 @@ if __name__ == "__main__":
 	if id := <-toks.revoked; id != run.ID {
 		t.Errorf("revoked %s", id)
 	}
-	if r := <-prom.promoted; r.ID != run.ID || r.State != pipeline.Succeeded {
+	if r := <-prom.promoted; r.ID != run.ID || r.State != pipeline.Running {
 		t.Errorf("promoted %+v", r)
 	}
 	if r := <-ended; r.ID != run.ID {

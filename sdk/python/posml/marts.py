@@ -1,0 +1,191 @@
+"""Data marts: GetMartData(mart_id) reads a posml data mart's snapshot into
+a pandas DataFrame.
+
+The server streams the snapshot as CSV (or as Parquet, read with pyarrow
+when it is installed) with the column types in the X-Posml-Schema header;
+the DataFrame gets those types back (int64, or pandas' nullable Int64 when
+the column has nulls; float64; strings as object; bool, or nullable boolean;
+timestamps as datetime64[ns, UTC]), its rows in the snapshot's stored order
+and a default RangeIndex 0..n-1. Which snapshot was read is in
+``df.attrs["posml"]`` (mart, snapshot, digest, rows).
+
+The server is $POSML_URL, else $MLFLOW_TRACKING_URI (http or https), else
+http://127.0.0.1:5000; the token $MLFLOW_TRACKING_TOKEN (the run token
+posml gives every pipeline run), else $POSML_TOKEN. Inside a pipeline run,
+the server records the snapshot read as an input of the run: no code needed.
+
+Standard library only, plus pandas to build the DataFrame.
+"""
+import io
+import json
+import os
+import urllib.parse
+
+from posml import _http
+
+__all__ = ["GetMartData", "get_mart_data", "MartError", "MartNotFoundError"]
+
+
+class MartError(Exception):
+    """A mart could not be read."""
+
+
+class MartNotFoundError(MartError, LookupError):
+    """The mart, or the snapshot version asked for, does not exist."""
+
+
+def _has_pyarrow():
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def get_mart_data(mart_id, version=None, format=None, client=None):
+    """Return the mart's snapshot (the latest, or version) as a pandas
+    DataFrame. format is "csv", "parquet" or None (Parquet when pyarrow is
+    installed, else CSV)."""
+    if not mart_id or not isinstance(mart_id, str):
+        raise MartError("GetMartData: want a mart id (a non-empty string), got %r; set mart_id in src/config.yaml"
+                        % (mart_id,))
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        raise MartError("GetMartData needs pandas: pip install pandas (or apt-get install python3-pandas)")
+    if format is None:
+        format = os.environ.get("POSML_MART_FORMAT") or ("parquet" if _has_pyarrow() else "csv")
+    if format not in ("csv", "parquet"):
+        raise MartError("GetMartData: format %r: want csv or parquet" % format)
+    client = client or _http.Client()
+    path = "/api/posml/marts/%s/data" % urllib.parse.quote(mart_id, safe="")
+    params = {"format": format}
+    if version is not None:
+        params["version"] = str(version)
+    try:
+        resp = client.request("GET", path, params=params)
+    except _http.HTTPError as e:
+        raise _mart_error(e, mart_id, version, client.base_url)
+    except _http.ConnectionFailed as e:
+        raise MartError("GetMartData(%r): %s (is posml server running? set POSML_URL)" % (mart_id, e))
+    schema = _schema(resp.headers.get("X-Posml-Schema"), mart_id)
+    if format == "parquet":
+        df = _from_parquet(resp.body, schema)
+    else:
+        df = _from_csv(resp.body, schema)
+    expected = resp.headers.get("X-Posml-Rows")
+    if expected not in (None, "") and int(expected) != len(df):
+        raise MartError("GetMartData(%r): the server announced %s rows but sent %d" % (mart_id, expected, len(df)))
+    df.attrs["posml"] = {
+        "mart": resp.headers.get("X-Posml-Mart") or mart_id,
+        "snapshot": int(resp.headers.get("X-Posml-Snapshot") or 0) or None,
+        "digest": resp.headers.get("X-Posml-Digest"),
+        "rows": len(df),
+        "url": client.base_url,
+    }
+    return df
+
+
+def GetMartData(mart_id, version=None):
+    """Return the data mart mart_id (its latest snapshot, or version) as a
+    pandas DataFrame with a default RangeIndex, rows in stored order."""
+    return get_mart_data(mart_id, version=version)
+
+
+def _mart_error(e, mart_id, version, url):
+    if e.status == 404:
+        if e.message.startswith("no endpoint"):
+            return MartError("GetMartData(%r): the server at %s has no data-mart API (%s): upgrade posml"
+                             % (mart_id, url, e.message))
+        if version is not None:
+            return MartNotFoundError("mart %r version %s not found on %s: %s (posml mart snapshots %s lists them)"
+                                     % (mart_id, version, url, e.message, mart_id))
+        if "snapshot" in e.message.lower():
+            return MartNotFoundError("mart %r has no snapshot on %s: materialise one with posml mart refresh %s"
+                                     % (mart_id, url, mart_id))
+        return MartNotFoundError("mart %r not found on %s: create it with posml mart create %s --from FILE"
+                                 % (mart_id, url, mart_id))
+    if e.status in (401, 403):
+        return MartError("GetMartData(%r): %s %s from %s: %s (set MLFLOW_TRACKING_TOKEN or POSML_TOKEN)"
+                         % (mart_id, e.status, e.error_code, url, e.message))
+    return MartError("GetMartData(%r): %s %s from %s: %s" % (mart_id, e.status, e.error_code, url, e.message))
+
+
+def _schema(header, mart_id):
+    if not header:
+        raise MartError("GetMartData(%r): the response has no X-Posml-Schema header" % mart_id)
+    try:
+        cols = json.loads(header)
+        return [(str(c["name"]), str(c["type"]), bool(c.get("nullable", True))) for c in cols]
+    except (ValueError, KeyError, TypeError) as e:
+        raise MartError("GetMartData(%r): bad X-Posml-Schema header %r: %s" % (mart_id, header[:200], e))
+
+
+TRUE_VALUES = ["true", "True", "TRUE"]
+FALSE_VALUES = ["false", "False", "FALSE"]
+
+
+def _from_csv(body, schema):
+    """Parse the CSV body with the schema's types; see the module doc."""
+    import pandas as pd
+
+    names = [name for name, _, _ in schema]
+    dtype, na_values, timestamps = {}, {}, []
+    for name, typ, nullable in schema:
+        if typ == "int64":
+            dtype[name] = "Int64" if nullable else "int64"
+        elif typ == "float64":
+            dtype[name] = "float64"
+            na_values[name] = ["", "NaN", "nan"]
+            continue
+        elif typ == "bool":
+            dtype[name] = "boolean" if nullable else "bool"
+        elif typ == "timestamp":
+            dtype[name] = "object"
+            timestamps.append(name)
+        else:  # string, and any type this SDK does not know yet
+            dtype[name] = "object"
+        if nullable:
+            na_values[name] = [""]
+    if not body.strip():
+        return pd.DataFrame({name: pd.Series([], dtype=_empty_dtype(typ)) for name, typ, _ in schema})
+    df = pd.read_csv(io.BytesIO(body), dtype=dtype, keep_default_na=False, na_values=na_values,
+                     true_values=TRUE_VALUES, false_values=FALSE_VALUES, encoding="utf-8")
+    if list(df.columns) != names:
+        raise MartError("the CSV header %s does not match the schema %s" % (list(df.columns), names))
+    for name, typ, nullable in schema:
+        col = df[name]
+        if typ in ("string",) and not nullable:
+            continue
+        if typ == "timestamp":
+            df[name] = pd.to_datetime(col, utc=True)
+        elif typ in ("int64", "bool") and nullable and not col.isna().any():
+            df[name] = col.astype("int64" if typ == "int64" else "bool")
+    return df.reset_index(drop=True)
+
+
+def _empty_dtype(typ):
+    return {"int64": "int64", "float64": "float64", "bool": "bool", "timestamp": "datetime64[ns, UTC]"}.get(typ, "object")
+
+
+def _from_parquet(body, schema):
+    """Read the Parquet body with pyarrow; give ints and bools with nulls
+    pandas' nullable dtypes, as for CSV."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pa.BufferReader(body))
+    df = table.to_pandas()
+    for name, typ, _ in schema:
+        if name not in df.columns:
+            raise MartError("the Parquet file lacks the column %r of the schema" % name)
+        column = table.column(name)
+        if typ == "int64" and column.null_count:
+            df[name] = pd.array(column.to_pylist(), dtype="Int64")
+        elif typ == "bool" and column.null_count:
+            df[name] = pd.array(column.to_pylist(), dtype="boolean")
+        elif typ == "timestamp":
+            df[name] = pd.to_datetime(df[name], utc=True)
+    return df[[name for name, _, _ in schema]].reset_index(drop=True)
