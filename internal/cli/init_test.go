@@ -74,3 +74,36 @@ func TestInitRejectsBadName(t *testing.T) {
 		t.Errorf("init My_Project: exit %d, stderr %q; want an error naming it", code, stderr)
 	}
 }
+
+// TestInitLite: `posml init --lite` writes the variant that logs with
+// posml.tracking; it validates and compiles like the default one.
+func TestInitLite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	_, stderr, code := run(t, "init", "--lite", "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init --lite: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "src", "modeling.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "import posml.tracking as mlflow") {
+		t.Errorf("src/modeling.py of a lite project does not import posml.tracking:\n%s", b)
+	}
+	stdout, stderr, code := run(t, "validate", dir, "--json", "--now", "2024-03-09T12:00:00Z")
+	if code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var v validate.Result
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Valid || v.Errors != 0 {
+		t.Errorf("validate --json = %+v; want valid", v)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "src", "*.py"))
+	args := append([]string{"-m", "py_compile"}, files...)
+	if out, err := exec.Command(testPython(), args...).CombinedOutput(); err != nil {
+		t.Errorf("py_compile: %v\n%s", err, out)
+	}
+}

@@ -25,6 +25,8 @@ import (
 	"github.com/posml/posml/internal/scheduler"
 	"github.com/posml/posml/internal/server"
 	"github.com/posml/posml/internal/sqlstore"
+	"github.com/posml/posml/internal/web"
+	pythonsdk "github.com/posml/posml/sdk/python"
 )
 
 func init() { register(newServerCmd) }
@@ -68,7 +70,8 @@ is, or by default /usr/bin/python3 (else python3) with, for a project that
 has a requirements.txt, a virtualenv built from it (--system-site-packages,
 cached by its hash in <data-dir>/envs), in checkouts under --runs-dir
 (POSML_RUNS_DIR, <data-dir>/runs). --no-scheduler keeps the runner but fires
-nothing: runs start only by hand. At start, the runs a crashed server left
+nothing: runs start only by hand. Every run has posml's Python SDK
+(workbenchPy, posml) on its PYTHONPATH. At start, the runs a crashed server left
 running are failed ("server restarted") and retried if attempts remain.
 
 Each setting comes from its flag, else its environment variable, else the
@@ -139,6 +142,10 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
 	nat := newNative(store, cfg.Native, log)
 	defer nat.start(ctx)() // the poll loop and the notifier stop with ctx
+	// The Python SDK (workbenchPy, posml) goes on every run's PYTHONPATH.
+	if cfg.Engine.SDKDir, err = pythonsdk.Install(filepath.Join(cfg.DataDir, "sdk")); err != nil {
+		return fmt.Errorf("install the python sdk: %w", err)
+	}
 	eng = newEngine(store, cfg.Engine, runner.Deps{
 		Tokens:   auth.New(store, auth.Config{}),          // MLFLOW_TRACKING_TOKEN of each run
 		Promoter: promotion.New(store, nat.Notifier, log), // champion/challenger after a train run succeeds
@@ -153,6 +160,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		Tracking:  mlflowapi.Handler(store, art, log),
 		Artifacts: artifact.Handler(art, log),
 		Native:    nat.Handler,
+		UI:        web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{Log: log}),
 		Log:       log,
 	})
 	return srv.Run(ctx)
@@ -185,6 +193,7 @@ type engineConfig struct {
 	// EnvsDir) on top of Python.
 	PythonGiven bool
 	EnvsDir     string
+	SDKDir      string // put on the runs' PYTHONPATH
 	MaxParallel int    // attempts' processes at once
 	RunsDir     string // checkouts and logs of runs
 	ReposDir    string // the project registry's bare clones
@@ -277,6 +286,7 @@ func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, tracki
 		Python:      cfg.Python,
 		MaxParallel: cfg.MaxParallel,
 		TrackingURI: trackingURI,
+		SDKDir:      cfg.SDKDir,
 		OnEnd:       onEnd,
 	}, log)
 	if !cfg.NoScheduler {

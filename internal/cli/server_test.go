@@ -143,7 +143,7 @@ func TestServerRunsPipelines(t *testing.T) {
 			writeFiles(t, repo, map[string]string{
 				"src/config.yaml": "proj_name: srv\nmodel_name: srv\nmart_id: m\ntime_zone: Asia/Seoul\n" +
 					"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nmlflow:\n  target_metric: accuracy_score\n",
-				"src/train.py": "import os\nprint('trained', os.environ['POSML_RUN_ID'], os.environ['MLFLOW_TRACKING_URI'])\n",
+				"src/train.py": "import os\nimport workbenchPy  # the SDK, on PYTHONPATH\nprint('trained', os.environ['POSML_RUN_ID'], os.environ['MLFLOW_TRACKING_URI'])\n",
 			})
 			gitCommit(t, repo)
 			ctx := context.Background()

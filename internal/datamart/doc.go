@@ -2,19 +2,23 @@
 // or a SQL query against a named source, materialised into immutable,
 // versioned Parquet snapshots, and read back row by row.
 //
-// It depends on the standard library, posml and the schedule package, plus
-// the drivers it needs to read sources (pgx, modernc sqlite, go-sql-driver
-// mysql) and parquet-go for snapshots. Its catalog storage is a small Store
-// interface satisfied by *sqlstore.Store; it must not import net/http.
+// It depends on posml and the domain packages schedule, pipeline and
+// tracking (for their types), on parquet-go for snapshots, and on the
+// drivers of the sources it reads (pgx, modernc sqlite, go-sql-driver
+// mysql): database/sql is used here only to query users' sources, never
+// posml's own database, whose catalog tables sit behind the Store
+// interface (*sqlstore.Store). It must not import net/http.
 //
 // # Wire contract (server ↔ Python SDK)
 //
 // This contract is shared with sdk/python (workbenchPy.GetMartData). All
 // paths are under the posml server URL (POSML_URL or MLFLOW_TRACKING_URI).
 // Authentication: "Authorization: Bearer <token>" with a run token
-// (MLFLOW_TRACKING_TOKEN), or none on a loopback server. Errors are JSON
-// {"error": {"code": "NOT_FOUND|INVALID|...", "message": "..."}} with the
-// matching HTTP status (404 for an unknown mart or version).
+// (MLFLOW_TRACKING_TOKEN), or none on a loopback server; a token that is
+// invalid or expired is a 401. Errors are JSON
+// {"error": {"code": "not_found|invalid|unauthorized|...", "message": "..."}}
+// with the matching HTTP status (404 for an unknown mart or version, with a
+// message naming it: "no mart X", "mart X has no version N").
 //
 // GET /api/posml/marts/{id}/data?version=N&format=csv|parquet
 //
@@ -27,29 +31,29 @@
 //     X-Posml-Digest: the snapshot content hash (hex, 64 chars, sha256)
 //     X-Posml-Rows: the number of data rows
 //     X-Posml-Schema: compact JSON array, one object per column in order:
-//     [{"name":"sepal_length","type":"float64","nullable":true}, ...]
-//     type is one of int64, float64, string, bool, timestamp.
+//     [{"name":"sepal_length","type":"float64","nullable":false}, ...]
+//     type is one of int64, float64, string, bool, timestamp; nullable
+//     is true when the snapshot holds at least one null in the column.
 //   - format=csv: Content-Type "text/csv; charset=utf-8". RFC 4180 (Go
-//     encoding/csv): a header row with the column names, then one line per
-//     row in the snapshot's stored order (the source order; deterministic).
-//     A null is an empty field; an empty string is written as "" (quoted)
-//     so readers can tell the two apart only through the schema's
-//     nullable flag (pandas: read every string column with
-//     keep_default_na=False semantics is NOT required; an empty field is
-//     NaN/None). Encodings: int64 decimal; float64 shortest round-trip
-//     ('g' -1, with NaN/+Inf/-Inf spelled NaN, inf, -inf); bool "true" /
-//     "false"; timestamp RFC 3339 with nanoseconds in UTC
-//     (2006-01-02T15:04:05.999999999Z).
+//     encoding/csv, "\n" line ends): a header row with the column names,
+//     then one line per row in the snapshot's stored order (the source's
+//     order; deterministic). A null is an empty field; an empty string is
+//     an empty field too (CSV cannot tell them apart: use format=parquet
+//     where it matters). Encodings: int64 decimal; float64 shortest
+//     round-trip ('g', so 1e+06 is possible; NaN, inf, -inf); bool "true" /
+//     "false"; timestamp RFC 3339 in UTC with as many fractional digits as
+//     needed (2006-01-02T15:04:05.123456Z, "Z" always).
 //   - format=parquet: Content-Type "application/vnd.apache.parquet"; the
 //     snapshot file itself. int64 → INT64, float64 → DOUBLE, string →
 //     BYTE_ARRAY (UTF8/STRING), bool → BOOLEAN, timestamp →
 //     INT64 TIMESTAMP(isAdjustedToUTC=true, unit=MICROS); every column
 //     optional when nullable.
 //
-// The SDK restores dtypes from X-Posml-Schema: int64 → "Int64" when
-// nullable and a null is present else int64, float64 → float64, string →
-// object, bool → boolean/bool, timestamp → datetime64[ns, UTC]. It must
-// return the rows with a default RangeIndex 0..n-1.
+// The SDK restores dtypes from X-Posml-Schema: int64 → int64, or pandas
+// "Int64" when nullable; float64 → float64; string → object (None for
+// nulls); bool → bool, or "boolean" when nullable; timestamp →
+// datetime64[ns, UTC]. It returns the rows with a default RangeIndex
+// 0..n-1. HEAD gives the headers without the body.
 //
 // When the caller presents a pipeline run token, the server records the
 // snapshot as an input of the pipeline run and of the caller's active MLflow
@@ -72,5 +76,8 @@
 //	 "created_at": "RFC3339"}
 //
 // GET /api/posml/marts lists marts (same objects without "snapshots") as
-// {"marts": [...]}.
+// {"marts": [...]}. PUT /api/posml/marts/{id}/file?name=F.csv (raw body)
+// uploads a file as a mart's definition and materialises it: 201 for a new
+// mart, else 200, with {"mart", "snapshot", "created"}. The README lists
+// the other endpoints (create over a source, refresh, delete, sources).
 package datamart

@@ -14,8 +14,10 @@ import (
 	"os"
 	"reflect"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/encoding"
 )
 
@@ -97,7 +99,8 @@ type snapshotWriter struct {
 	f     *os.File
 	bw    *bufio.Writer
 	pw    *parquet.Writer
-	h     hash.Hash
+	sum   hash.Hash
+	h     *bufio.Writer // buffers small writes to sum
 	rows  int64
 	batch []parquet.Row
 	n     int
@@ -121,9 +124,10 @@ func newSnapshotWriter(path string, cols []Column) (*snapshotWriter, error) {
 		return nil, err
 	}
 	sj, _ := json.Marshal(cols)
-	w := &snapshotWriter{cols: cols, f: f, bw: bufio.NewWriterSize(f, 256<<10), h: sha256.New(), nulls: make([]bool, len(cols))}
+	sum := sha256.New()
+	w := &snapshotWriter{cols: cols, f: f, bw: bufio.NewWriterSize(f, 256<<10), sum: sum, h: bufio.NewWriterSize(sum, 64<<10), nulls: make([]bool, len(cols))}
 	w.pw = parquet.NewWriter(w.bw, schemaOf(cols),
-		parquet.Compression(&parquet.Snappy),
+		parquet.Compression(&fastSnappy{}),
 		parquet.MaxRowsPerRowGroup(rowGroupRows),
 		parquet.KeyValueMetadata(schemaKey, string(sj)),
 		parquet.CreatedBy("posml", "", ""))
@@ -146,14 +150,14 @@ func (w *snapshotWriter) hashBytes(b []byte) {
 }
 
 // write appends one row; vals[i] is column i's value (null or of the
-// column's physical type). The values' byte slices may be reused once
-// write returns.
+// column's physical type). The values' byte slices are kept until the
+// batch is written: the caller must not reuse them.
 func (w *snapshotWriter) write(vals []parquet.Value) error {
 	row := w.batch[w.n]
 	for i, v := range vals {
 		if v.IsNull() {
 			w.nulls[i] = true
-			w.h.Write([]byte{0})
+			w.h.WriteByte(0)
 			row[i] = parquet.NullValue().Level(0, 0, i)
 			continue
 		}
@@ -173,9 +177,8 @@ func (w *snapshotWriter) write(vals []parquet.Value) error {
 			}
 			w.h.Write(w.buf[:2])
 		default:
-			w.h.Write([]byte{1})
+			w.h.WriteByte(1)
 			w.hashBytes(v.ByteArray())
-			v = parquet.ByteArrayValue(append([]byte(nil), v.ByteArray()...))
 		}
 		row[i] = v.Level(0, 1, i)
 	}
@@ -229,7 +232,8 @@ func (w *snapshotWriter) finish() (cols []Column, size int64, digest string, err
 		os.Remove(w.f.Name())
 		return nil, 0, "", err
 	}
-	return cols, st.Size(), hex.EncodeToString(w.h.Sum(nil)), nil
+	w.h.Flush()
+	return cols, st.Size(), hex.EncodeToString(w.sum.Sum(nil)), nil
 }
 
 // abort closes and removes the file.
@@ -312,4 +316,13 @@ func (r *RowReader) Close() error {
 		r.rows.Close()
 	}
 	return r.f.Close()
+}
+
+// fastSnappy is Snappy compression at s2's fastest Snappy-compatible level
+// (parquet-go's codec uses the slower "better" level): materialising is
+// bounded by CPU, and the files stay readable by any Parquet reader.
+type fastSnappy struct{ snappy.Codec }
+
+func (*fastSnappy) Encode(dst, src []byte) ([]byte, error) {
+	return s2.EncodeSnappy(dst[:cap(dst)], src), nil
 }

@@ -65,6 +65,8 @@ type Config struct {
 	WebhookSecret string
 	// Log receives server errors; nil discards them.
 	Log *slog.Logger
+	// Marts serves the data mart endpoints (marts.go); nil: none.
+	Marts *MartsConfig
 }
 
 type handler struct {
@@ -109,6 +111,7 @@ func (h *handler) routes() http.Handler {
 	m.Handle("POST /api/posml/runs/{id}/retry", h.json(h.retryRun))
 	m.Handle("GET /api/posml/runs/{id}/logs", h.json(h.runLogs))
 	m.Handle("POST /api/posml/backfill", h.json(h.backfill))
+	h.mountMarts(m)
 	m.Handle("/api/posml/", h.json(func(_ http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, &apiError{http.StatusNotFound, "not_found", "no endpoint " + r.Method + " " + r.URL.Path}
 	}))

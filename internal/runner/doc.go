@@ -25,10 +25,10 @@
 // shim, home/ the runs' HOME.
 //
 // Recovery assumes one server executes runs on a database: attempts left
-// running by another live server would be taken for a crashed one's. The
-// max_active_runs check in Store.StartAttempt is exact for one server
-// (the pool claims runs from one goroutine); several servers on one
-// PostgreSQL database could both pass it at the same instant.
+// running by another live server would be taken for a crashed one's (the
+// next step is a lease per attempt, renewed by its server). Claims are
+// already safe with several servers: Store.StartAttempt checks
+// max_active_runs under a lock of the pipeline's row.
 //
 // For the REST API and the CLI, a Pool offers Enqueue, Cancel, Retry and
 // Follow (live logs). Run tokens (TokenIssuer), promotion (Promoter) and

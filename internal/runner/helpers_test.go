@@ -42,7 +42,11 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: "sqlite:///" + filepath.Join(dir, "posml.db") + "?synchronous=off"})
+	url := "sqlite:///" + filepath.Join(dir, "posml.db") + "?synchronous=off"
+	if os.Getenv("POSML_BENCH_DURABLE") != "" { // the server's default: fsync at each commit
+		url = "sqlite:///" + filepath.Join(dir, "posml.db")
+	}
+	s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

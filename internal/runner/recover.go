@@ -75,6 +75,7 @@ func (p *Pool) recoverAttempt(ctx context.Context, a pipeline.Attempt) error {
 	}
 	p.log.Warn("recovered attempt", "run_id", run.ID, "attempt", a.N, "run_state", ended.State, "process", what)
 	if ended.State.Terminal() {
+		p.ended(run.ID)
 		if p.d.Tokens != nil {
 			if err := p.d.Tokens.Revoke(ctx, run.ID); err != nil {
 				p.log.Error("runner: revoke tokens", "run_id", run.ID, "err", err)

@@ -34,7 +34,6 @@ type Store interface {
 	RequestCancel(ctx context.Context, id pipeline.RunID, reason string) (pipeline.Run, error)
 	RequeueRun(ctx context.Context, id pipeline.RunID) (pipeline.Run, error)
 	CancelRequested(ctx context.Context) ([]pipeline.RunID, error)
-	Project(ctx context.Context, id pipeline.ProjectID) (pipeline.Project, error)
 }
 
 // Backend runs attempts (*executor.Local): Start, and for crash recovery
@@ -131,7 +130,8 @@ type Pool struct {
 	mu       sync.Mutex
 	active   map[pipeline.RunID]*active // runs executing in this process
 	settings map[string]pipeline.Settings
-	wg       sync.WaitGroup // attempt goroutines; Run waits for them
+	waiters  map[pipeline.RunID][]chan struct{} // closed when the run ends
+	wg       sync.WaitGroup                     // attempt goroutines; Run waits for them
 }
 
 // active is a run this Pool is executing.
@@ -171,7 +171,7 @@ func New(d Deps, cfg Config, log *slog.Logger) *Pool {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Pool{d: d, cfg: cfg, log: log, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.MaxParallel),
-		active: map[pipeline.RunID]*active{}, settings: map[string]pipeline.Settings{}}
+		active: map[pipeline.RunID]*active{}, settings: map[string]pipeline.Settings{}, waiters: map[pipeline.RunID][]chan struct{}{}}
 }
 
 // Wake makes the pool look at the queue at once. It never blocks.
@@ -233,11 +233,16 @@ func (p *Pool) dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	type key struct {
+		project pipeline.ProjectID
+		kind    pipeline.Kind
+	}
+	full := map[key]bool{} // pipelines at max_active_runs in this pass
 	for _, r := range queued {
 		p.mu.Lock()
 		_, busy := p.active[r.ID]
 		p.mu.Unlock()
-		if busy {
+		if busy || full[key{r.ProjectID, r.Pipeline}] {
 			continue
 		}
 		slot := false
@@ -260,6 +265,7 @@ func (p *Pool) dispatch(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			full[key{r.ProjectID, r.Pipeline}] = true
 			continue
 		}
 		p.start(ctx, run, a, slot)
@@ -274,7 +280,7 @@ func (p *Pool) start(ctx context.Context, run pipeline.Run, a pipeline.Attempt, 
 	p.active[run.ID] = &active{n: a.N, cancel: cancel}
 	p.mu.Unlock()
 	p.wg.Add(1)
-	go func() {
+	go func() { // Run waits for it (p.wg)
 		defer p.wg.Done()
 		defer cancel(nil)
 		if slot {
@@ -362,6 +368,7 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 	if !ended.State.Terminal() {
 		return
 	}
+	p.ended(run.ID)
 	if p.d.Tokens != nil {
 		if err := p.d.Tokens.Revoke(ctx, run.ID); err != nil {
 			p.log.Error("runner: revoke tokens", "run_id", run.ID, "err", err)
@@ -416,33 +423,16 @@ func (p *Pool) setHandle(id pipeline.RunID, h executor.Handle) {
 	p.mu.Unlock()
 }
 
-// Enqueue creates a queued run (manual, backfill, webhook: r.Cause), pinned
-// to r.Commit or the project's active commit, with the retries of that
-// commit's config, and wakes the pool.
+// Enqueue creates a queued run (r.Cause: manual by default; backfill,
+// webhook), of r.Pipeline (train by default), pinned to r.Commit or the
+// project's active commit, with the retries of that commit's config (see
+// Store.CreatePipelineRun), and wakes the pool.
 func (p *Pool) Enqueue(ctx context.Context, r pipeline.Run) (pipeline.Run, error) {
 	if r.Cause == "" {
 		r.Cause = pipeline.CauseManual
 	}
 	if r.Pipeline == "" {
 		r.Pipeline = pipeline.Train
-	}
-	if r.Commit == "" {
-		proj, err := p.d.Store.Project(ctx, r.ProjectID)
-		if err != nil {
-			return r, err
-		}
-		if proj.ActiveCommit == "" {
-			return r, &posml.Error{Kind: posml.KindConflict, Msg: "project " + proj.Name + " has no valid commit yet"}
-		}
-		r.Commit = proj.ActiveCommit
-	}
-	if r.MaxAttempts == 0 {
-		r.Project = ""
-		st, err := p.settingsOf(ctx, r)
-		if err != nil {
-			return r, err
-		}
-		r.MaxAttempts = 1 + max(st.Retries, 0)
 	}
 	run, err := p.d.Store.CreatePipelineRun(ctx, r)
 	if err != nil {
@@ -458,6 +448,9 @@ func (p *Pool) Cancel(ctx context.Context, id pipeline.RunID, reason string) (pi
 	run, err := p.d.Store.RequestCancel(ctx, id, reason)
 	if err != nil {
 		return run, err
+	}
+	if run.State.Terminal() {
+		p.ended(id)
 	}
 	p.cancelLocal(id)
 	return run, nil
@@ -500,8 +493,10 @@ func (p *Pool) pollCancels(ctx context.Context) error {
 }
 
 // Follow reads the log of attempt n of a run (n 0: the latest) from byte
-// offset from: while the attempt runs in this server, live until it ends;
-// else the file as it is. The caller closes the reader.
+// offset from: while the attempt's process runs in this server, live until
+// it ends; else the file as it is. A trigger run starts one process per
+// poke: following it ends with the current poke (follow again, from the
+// offset reached, for the next). The caller closes the reader.
 func (p *Pool) Follow(ctx context.Context, id pipeline.RunID, n int, from int64) (io.ReadCloser, error) {
 	atts, err := p.d.Store.Attempts(ctx, id)
 	if err != nil {
@@ -536,4 +531,38 @@ func (p *Pool) Follow(ctx context.Context, id pipeline.RunID, n int, from int64)
 		}
 	}
 	return f, nil
+}
+
+// waitEnd returns a channel closed when this pool ends run id (or cancels
+// it while queued); stop unregisters it.
+func (p *Pool) waitEnd(id pipeline.RunID) (ch <-chan struct{}, stop func()) {
+	c := make(chan struct{})
+	p.mu.Lock()
+	p.waiters[id] = append(p.waiters[id], c)
+	p.mu.Unlock()
+	return c, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		ws := p.waiters[id]
+		for i, w := range ws {
+			if w == c {
+				p.waiters[id] = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(p.waiters[id]) == 0 {
+			delete(p.waiters, id)
+		}
+	}
+}
+
+// ended wakes the waiters of run id.
+func (p *Pool) ended(id pipeline.RunID) {
+	p.mu.Lock()
+	ws := p.waiters[id]
+	delete(p.waiters, id)
+	p.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
 }

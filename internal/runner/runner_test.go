@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -440,7 +441,7 @@ func TestTrigger(t *testing.T) {
 
 	got = e.wait(rBoom.ID, 20*time.Second)
 	log = readLog(t, e.attempts(rBoom.ID)[0])
-	if got.State != pipeline.Failed || !strings.Contains(log, "Traceback") || !strings.Contains(log, "ValueError: no data mart") {
+	if got.State != pipeline.Failed || !strings.Contains(log, "Traceback") || !strings.Contains(log, "ValueError: no data mart") || !strings.Contains(got.Reason, "train_trigger raised") {
 		t.Errorf("exception: run %s (%s)\n%s", got.State, got.Reason, log)
 	}
 }
@@ -520,5 +521,78 @@ func TestRequirements(t *testing.T) {
 	log = readLog(t, e.attempts(r2.ID)[0])
 	if got.State != pipeline.Failed || !strings.Contains(got.Reason, "pip install -r requirements.txt failed") || !strings.Contains(log, "posml-no-such-package") {
 		t.Errorf("bad: %s (%s)\n%s", got.State, got.Reason, log)
+	}
+}
+
+// TestFollow: Follow streams a running attempt's log until it ends, and
+// reads an ended attempt's log from its file.
+func TestFollow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.project("talk", map[string]string{
+		"src/config.yaml": configYAML("talk", ""),
+		"src/train.py":    trainHeader + "for i in range(5):\n    print('line', i, flush=True)\n    time.sleep(0.1)\n",
+	})
+	pool := e.pool(Deps{}, nil)
+	start(t, pool)
+	r, _ := pool.Enqueue(ctx, pipeline.Run{ProjectID: p.ID})
+	waitLog(t, e, r.ID, "line 0")
+	rc, err := pool.Follow(ctx, r.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !strings.Contains(string(b), "line 4") || !strings.Contains(string(b), "posml: exit 0") {
+		t.Errorf("followed log (%v):\n%s", err, b)
+	}
+	e.wait(r.ID, 10*time.Second)
+	rc, err = pool.Follow(ctx, r.ID, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b2) != string(b[10:]) {
+		t.Errorf("ended log from offset 10:\n%s\nwant\n%s", b2, b[10:])
+	}
+	if _, err := pool.Follow(ctx, r.ID, 2, 0); err == nil {
+		t.Error("Follow of a missing attempt: no error")
+	}
+}
+
+// TestRecoverTrigger: a trigger run whose server died while it waited for
+// its train run waits for that same run after the restart; no second train
+// run is started, even with no attempt left.
+func TestRecoverTrigger(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.project("trig", map[string]string{
+		"src/config.yaml":      configYAML("trig", "train_trigger_start_date: \"2026-03-01 00:00:00\"\ntrain_trigger_schedule_interval: \"@hourly\"\nretries: 0\n"),
+		"src/train.py":         trainHeader + "print('trained')\n",
+		"src/train_trigger.py": trainHeader + "def train_trigger(**conf):\n    raise RuntimeError('must not be called again')\n",
+	})
+	trig, err := e.store.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Trigger, Cause: pipeline.CauseSchedule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, ok, err := e.store.StartAttempt(ctx, trig.ID, time.Now(), func(n int) string {
+		return filepath.Join(e.runsDir, "logs", trig.ID.String(), strconv.Itoa(n)+".log")
+	})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	child, err := e.store.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseTrigger, ParentRunID: trig.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, e.pool(Deps{}, nil))
+	got := e.wait(trig.ID, 20*time.Second)
+	children, _ := e.store.PipelineRuns(ctx, pipeline.RunFilter{ParentRunID: trig.ID})
+	if got.State != pipeline.Succeeded || len(children) != 1 || children[0].ID != child.ID || children[0].State != pipeline.Succeeded {
+		t.Errorf("trigger run %s (%s); children %+v", got.State, got.Reason, children)
+	}
+	if atts := e.attempts(trig.ID); len(atts) != 2 || atts[0].Error != "server restarted" {
+		t.Errorf("trigger attempts %+v", atts)
 	}
 }

@@ -30,7 +30,16 @@ func (p *Pool) trigger(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 		return p.waitChild(ctx, run, a, children[0])
 	}
 
+	// The checkout (and an environment build) takes a process slot, as a
+	// poke does; the wait between pokes and for the train run takes none.
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		so, _ := p.stopped(ctx)
+		return so
+	}
 	dir, python, env, err := p.prepare(ctx, run, a, st)
+	<-p.sem
 	if err != nil {
 		return p.prepareFailed(ctx, a, err)
 	}
@@ -59,17 +68,14 @@ func (p *Pool) trigger(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 		switch {
 		case res.State == executor.TimedOut:
 			// The poke ran past trigger_timeout: not truthy in time.
-		case err != nil || res.State != executor.Succeeded:
+		case res.State != executor.Succeeded:
 			o := p.outcomeOf(ctx, res, left)
-			if o.state == pipeline.Succeeded || o.err == "" {
-				o.state, o.err = pipeline.Failed, "train_trigger raised (the traceback is in the log)"
-			}
-			if errors.Is(err, executor.ErrNoTriggerResult) {
+			if res.Err == nil && res.ExitCode == 1 { // how the shim reports an exception
 				o.err = "train_trigger raised (the traceback is in the log)"
-			} else if err != nil && res.State == executor.Succeeded {
-				o.err = err.Error()
 			}
 			return o
+		case err != nil: // exit 0 without a result line
+			return outcome{state: pipeline.Failed, exitCode: res.ExitCode, err: err.Error()}
 		case value.Value:
 			p.note(a.LogPath, fmt.Sprintf("train_trigger returned %s (poke %d): starting a train run", value.Repr, pokes))
 			return p.startChild(ctx, run, a, st)
@@ -202,18 +208,31 @@ func (p *Pool) startChild(ctx context.Context, run pipeline.Run, a pipeline.Atte
 // trigger run with its outcome. Canceling the trigger run cancels it.
 func (p *Pool) waitChild(ctx context.Context, run pipeline.Run, a pipeline.Attempt, child pipeline.Run) outcome {
 	for !child.State.Terminal() {
+		// Woken when this pool ends the train run; the store is read
+		// again every few seconds anyway, for a run another server or
+		// the API ended.
+		done, stop := p.waitEnd(child.ID)
+		if c, err := p.d.Store.PipelineRun(context.WithoutCancel(ctx), child.ID); err == nil && c.State.Terminal() {
+			stop()
+			child = c
+			break
+		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), errServerStopped) {
+				stop()
 				so, _ := p.stopped(ctx)
 				return so
 			}
 			if _, err := p.Cancel(context.WithoutCancel(ctx), child.ID, "trigger run "+run.ID.String()+" canceled"); err != nil && posml.KindOf(err) != posml.KindConflict {
 				p.log.Error("runner: cancel train run", "run_id", child.ID, "err", err)
 			}
+			stop()
 			return outcome{state: pipeline.Canceled, exitCode: -1, err: "canceled"}
-		case <-p.cfg.After(250 * time.Millisecond):
+		case <-done:
+		case <-p.cfg.After(5 * p.cfg.PollInterval):
 		}
+		stop()
 		var err error
 		if child, err = p.d.Store.PipelineRun(context.WithoutCancel(ctx), child.ID); err != nil {
 			return outcome{state: pipeline.Failed, exitCode: -1, err: "train run " + child.ID.String() + ": " + err.Error()}

@@ -8,5 +8,11 @@
 // text/template ({{.Name}} is the project name). template/gitignore is
 // written as .gitignore, so that it does not apply to posml's own repository.
 //
+// `posml init --lite` (Options.Lite) writes the lite variant: lite/ holds
+// the files that differ (src/modeling.py and src/model_evaluate.py log
+// through posml.tracking, the Python SDK's zero-dependency MLflow client,
+// instead of the mlflow package; requirements.txt; README.md) and replaces
+// template/'s.
+//
 // It depends on the standard library and package posml only.
 package scaffold

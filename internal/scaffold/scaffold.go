@@ -17,8 +17,16 @@ import (
 	"github.com/posml/posml"
 )
 
-//go:embed all:template
+//go:embed all:template all:lite
 var files embed.FS
+
+// Options selects a variant of the template.
+type Options struct {
+	// Lite writes the variant that logs through posml.tracking, the
+	// Python SDK's zero-dependency MLflow client, instead of the mlflow
+	// package: lite/ replaces the files of template/ it also holds.
+	Lite bool
+}
 
 // renamed maps template paths to the paths they are written to.
 var renamed = map[string]string{"gitignore": ".gitignore"}
@@ -31,11 +39,16 @@ var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 // empty). It returns the paths written, relative to dir, slash-separated and
 // sorted. On error nothing is left behind.
 func Write(dir, name string) ([]string, error) {
+	return WriteWith(dir, name, Options{})
+}
+
+// WriteWith is Write for the template variant opts selects.
+func WriteWith(dir, name string, opts Options) ([]string, error) {
 	if !nameRE.MatchString(name) {
 		return nil, posml.Errorf(posml.KindInvalid, fmt.Sprintf(
 			"invalid project name %q: use 1 to 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (e.g. iris-knn)", name))
 	}
-	out, err := render(name)
+	out, err := render(name, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +73,25 @@ func Write(dir, name string) ([]string, error) {
 }
 
 // render returns the project's files by path: the templates executed with
-// the project name.
-func render(name string) (map[string][]byte, error) {
+// the project name; for a lite project, lite/'s files replace template/'s.
+func render(name string, opts Options) (map[string][]byte, error) {
 	out := map[string][]byte{}
+	roots := []string{"template"}
+	if opts.Lite {
+		roots = append(roots, "lite")
+	}
+	for _, root := range roots {
+		if err := renderDir(out, root, name); err != nil {
+			return nil, fmt.Errorf("scaffold: %s: %w", root, err) // a bug in the embedded template
+		}
+	}
+	return out, nil
+}
+
+// renderDir executes the templates under root into out, by path relative to root.
+func renderDir(out map[string][]byte, root, name string) error {
 	data := struct{ Name string }{name}
-	err := fs.WalkDir(files, "template", func(p string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(files, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -81,7 +108,7 @@ func render(name string) (map[string][]byte, error) {
 		if err != nil {
 			return err
 		}
-		rel := strings.TrimPrefix(p, "template/")
+		rel := strings.TrimPrefix(p, root+"/")
 		t, err := template.New(rel).Option("missingkey=error").Parse(string(text))
 		if err != nil {
 			return err
@@ -96,10 +123,6 @@ func render(name string) (map[string][]byte, error) {
 		out[rel] = b.Bytes()
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("scaffold: template: %w", err) // a bug in the embedded template
-	}
-	return out, nil
 }
 
 // prepare makes sure dir exists and is empty; created says whether it made dir.

@@ -361,3 +361,96 @@ print("ok", sorted(losses.values()), champion_loss)
 func pyString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
+
+// newLiteProject writes the lite template for name into a new directory.
+func newLiteProject(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	got, err := WriteWith(dir, name, Options{Lite: true})
+	if err != nil {
+		t.Fatalf("WriteWith(Lite): %v", err)
+	}
+	if diff := cmp.Diff(wantFiles, got); diff != "" {
+		t.Fatalf("WriteWith(Lite) returned (-want +got):\n%s", diff)
+	}
+	return dir
+}
+
+func TestWriteLite(t *testing.T) {
+	dir := newLiteProject(t, "iris-lite")
+	full := newProject(t, "iris-lite")
+	for _, f := range wantFiles {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if strings.Contains(s, "{{") || strings.Contains(s, "<no value>") {
+			t.Errorf("%s: unrendered template text", f)
+		}
+		if strings.HasSuffix(f, ".py") && (strings.Contains(s, "\nimport mlflow") || strings.Contains(s, "\nfrom mlflow")) {
+			t.Errorf("%s imports the mlflow package", f)
+		}
+		orig, err := os.ReadFile(filepath.Join(full, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		differs := s != string(orig)
+		wantDiffer := map[string]bool{"README.md": true, "requirements.txt": true, "src/modeling.py": true, "src/model_evaluate.py": true}[f]
+		if differs != wantDiffer {
+			t.Errorf("%s: differs from the full template = %v; want %v", f, differs, wantDiffer)
+		}
+	}
+	for f, want := range map[string]string{
+		"src/modeling.py":       "\nimport posml.tracking as mlflow\n",
+		"src/model_evaluate.py": "\nfrom posml.tracking import MlflowClient, MlflowException\n",
+		"README.md":             "posml init --lite iris-lite",
+	} {
+		b, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %q", f, want)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "requirements.txt"))
+	if strings.Contains(string(b), "mlflow") {
+		t.Errorf("requirements.txt of a lite project names mlflow:\n%s", b)
+	}
+}
+
+func TestLitePythonCompilesAndPassesRules(t *testing.T) {
+	needPython(t)
+	dir := newLiteProject(t, "iris")
+	args := []string{"-m", "py_compile"}
+	for _, f := range wantFiles {
+		if strings.HasSuffix(f, ".py") {
+			args = append(args, filepath.Join(dir, filepath.FromSlash(f)))
+		}
+	}
+	cmd := exec.Command(testPython, args...)
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("py_compile: %v\n%s", err, out)
+	}
+	ds, err := rules.Check(context.Background(), dir, rules.Options{Python: testPython, TriggerRequired: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		t.Errorf("rules: %s", d)
+	}
+}
+
+func TestLiteMetricDirection(t *testing.T) {
+	needPython(t)
+	dir := newLiteProject(t, "iris")
+	python(t, dir, nil, strings.Replace(stubs, `"yaml"]`, `"yaml", "posml", "posml.tracking"]`, 1)+`
+from modeling import better, metric_direction
+import model_evaluate
+
+assert metric_direction("log_loss") == "minimize"
+assert metric_direction("accuracy_score") == "maximize"
+assert not better(0.9, 0.9, "maximize"), "a tie keeps the champion"
+assert better(0.1, 0.2, "minimize") and not better(0.3, 0.2, "minimize")
+assert model_evaluate.registered_model_name() == "iris"
+`)
+}

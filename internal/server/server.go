@@ -27,6 +27,9 @@ type Config struct {
 	// Native serves posml's own JSON API under /api/posml/ (restapi.Handler);
 	// nil leaves those paths to Tracking.
 	Native http.Handler
+	// UI serves the web UI (web.Handler) at every path outside /api/ and
+	// /ajax-api/, which then stay with Tracking; nil leaves all to Tracking.
+	UI http.Handler
 	// Log receives request logs and server errors; nil discards them.
 	Log *slog.Logger
 	// ShutdownTimeout bounds the graceful shutdown (default 10 s).
@@ -70,7 +73,13 @@ func (s *Server) routes() http.Handler {
 	if tracking == nil {
 		tracking = http.HandlerFunc(mlflowapi.NotFound)
 	}
-	m.Handle("/", tracking)
+	if s.cfg.UI != nil {
+		m.Handle("/api/", tracking)
+		m.Handle("/ajax-api/", tracking)
+		m.Handle("/", s.cfg.UI)
+	} else {
+		m.Handle("/", tracking)
+	}
 	if s.cfg.Native != nil {
 		m.Handle("/api/posml/", s.cfg.Native)
 	}

@@ -35,6 +35,13 @@ func runConflict(id pipeline.RunID, msg string) error {
 // tries again later. logPath names the attempt's log file from its number.
 func (s *Store) StartAttempt(ctx context.Context, id pipeline.RunID, now time.Time, logPath func(n int) string) (run pipeline.Run, a pipeline.Attempt, ok bool, err error) {
 	err = s.inTx(ctx, func(t *tx) error {
+		// Lock the pipeline's row first, so that the count of its running
+		// runs below is exact when several servers share a PostgreSQL
+		// database (SQLite runs one write transaction at a time anyway).
+		if _, err := t.exec(`UPDATE pipelines SET max_active_runs = max_active_runs
+			WHERE (project_id, kind) IN (SELECT project_id, pipeline FROM pipeline_runs WHERE id = ?)`, id); err != nil {
+			return err
+		}
 		res, err := t.exec(`UPDATE pipeline_runs SET state = 'running', attempts = attempts + 1, not_before = 0,
 				started_at = CASE WHEN started_at = 0 THEN ? ELSE started_at END
 			WHERE id = ? AND state = 'queued' AND not_before <= ? AND cancel_requested = 0
@@ -78,8 +85,10 @@ func (s *Store) SetAttemptProcess(ctx context.Context, id pipeline.RunID, n, pid
 
 // FinishAttempt ends the running attempt a.N of run a.RunID with a.State,
 // a.ExitCode and a.Error (a.EndedAt: now when zero), and moves the run on:
-// next is Queued for a retry (not before notBefore) or a terminal state,
-// with reason. A KindConflict error means the attempt was no longer
+// next is Queued for a retry (not before notBefore; MaxAttempts grows when
+// the run had no attempt left) or a terminal state,
+// with reason; a retry of a run whose cancel was requested meanwhile ends
+// it canceled instead. A KindConflict error means the attempt was no longer
 // running (another runner or a recovery ended it).
 func (s *Store) FinishAttempt(ctx context.Context, a pipeline.Attempt, next pipeline.State, reason string, notBefore time.Time) (pipeline.Run, error) {
 	if a.EndedAt.IsZero() {
@@ -93,6 +102,18 @@ func (s *Store) FinishAttempt(ctx context.Context, a pipeline.Attempt, next pipe
 			string(a.State), a.EndedAt.UnixMilli(), a.ExitCode, a.Error, a.RunID, a.N)
 		if err := oneAffected(res, err, runConflict(a.RunID, "attempt is not running")); err != nil {
 			return err
+		}
+		if next == pipeline.Queued {
+			// A cancel asked for while the attempt ended wins over its
+			// retry.
+			var cancel int
+			var why string
+			if err := t.queryRow(`SELECT cancel_requested, reason FROM pipeline_runs WHERE id = ?`, a.RunID).Scan(&cancel, &why); err != nil {
+				return err
+			}
+			if cancel != 0 {
+				next, reason = pipeline.Canceled, why
+			}
 		}
 		if next == pipeline.Queued {
 			// A run queued again always has an attempt left: the caller

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,6 +216,80 @@ func TestFireSchedule(t *testing.T) {
 		got, err = s.EndRun(ctx, run.ID, []pipeline.State{pipeline.Queued}, pipeline.Skipped, "nothing to do")
 		if err != nil || got.State != pipeline.Skipped {
 			t.Errorf("EndRun = %+v, %v", got, err)
+		}
+	})
+}
+
+// TestCancelWinsOverRetry: a cancel requested while an attempt ends turns
+// its retry into the end of the run.
+func TestCancelWinsOverRetry(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := seedProject(t, s, "demo")
+		r, err := s.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseManual})
+		if err != nil || r.MaxAttempts != 2 {
+			t.Fatalf("CreatePipelineRun = %+v, %v; want MaxAttempts 2 (retries: 1)", r, err)
+		}
+		_, a, ok, err := s.StartAttempt(ctx, r.ID, time.Now(), nil)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if _, err := s.RequestCancel(ctx, r.ID, "stop please"); err != nil {
+			t.Fatal(err)
+		}
+		a.State, a.Error = pipeline.Failed, "exit status 1"
+		got, err := s.FinishAttempt(ctx, a, pipeline.Queued, "retrying", time.Now())
+		if err != nil || got.State != pipeline.Canceled || got.Reason != "stop please" {
+			t.Errorf("FinishAttempt = %+v, %v; want canceled, reason kept", got, err)
+		}
+	})
+}
+
+// TestStartAttemptMaxActive: concurrent StartAttempts (two servers) never
+// start more runs of a pipeline than its max_active_runs.
+func TestStartAttemptMaxActive(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := seedProject(t, s, "demo") // max_active_runs 1
+		for round := range 5 {
+			var ids []pipeline.RunID
+			for range 4 {
+				r, err := s.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseManual})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, r.ID)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var started []pipeline.Attempt
+			for _, id := range ids {
+				wg.Go(func() {
+					_, a, ok, err := s.StartAttempt(ctx, id, time.Now(), nil)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						mu.Lock()
+						started = append(started, a)
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if len(started) != 1 {
+				t.Fatalf("round %d: %d runs started; want 1 (max_active_runs 1)", round, len(started))
+			}
+			a := started[0]
+			a.State = pipeline.Succeeded
+			if _, err := s.FinishAttempt(ctx, a, pipeline.Succeeded, "", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if id != a.RunID {
+					s.RequestCancel(ctx, id, "")
+				}
+			}
 		}
 	})
 }

@@ -5,20 +5,20 @@ import "math"
 // maxPoints bounds the points of one chart series sent to the browser.
 const maxPoints = 2000
 
-// downsample reduces a series sorted by x to at most max points (max ≥ 2)
-// while keeping its shape: x's range is cut into max/2 equal buckets and
-// each bucket keeps its minimum and its maximum, in x order, so spikes
-// survive. The first and last points are always kept. NaN values are
+// downsample reduces a series sorted by x to at most limit points (limit ≥
+// 4) while keeping its shape: the points between the first and the last are
+// cut into limit/2 − 1 buckets of equal count, and each bucket keeps its
+// minimum and its maximum, in x order, so spikes survive. The first and last points are always kept. NaN values are
 // skipped by the min/max search; a bucket with only NaNs keeps one NaN, so
 // the chart shows a gap. A series that already fits is returned as is.
-func downsample(xs []int64, ys []float64, max int) ([]int64, []float64) {
+func downsample(xs []int64, ys []float64, limit int) ([]int64, []float64) {
 	n := len(xs)
-	if n <= max {
+	if n <= limit {
 		return xs, ys
 	}
-	buckets := max/2 - 1 // the first and last points are extra
-	outX := make([]int64, 0, max)
-	outY := make([]float64, 0, max)
+	buckets := limit/2 - 1 // the first and last points are extra
+	outX := make([]int64, 0, limit)
+	outY := make([]float64, 0, limit)
 	outX, outY = append(outX, xs[0]), append(outY, ys[0])
 	inner := n - 2
 	for b := range buckets {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -126,6 +128,13 @@ func (h *handler) page(f pageFunc) http.Handler {
 			}
 			h.log.Error("web page failed", "path", r.URL.Path, "err", err)
 		}
+		if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true" {
+			// htmx replaces part of a page: answer a fragment, not a page.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(status)
+			io.WriteString(w, `<p class="error" role="alert">`+html.EscapeString(msg)+`</p>`) //nolint:errcheck // the client went away
+			return
+		}
 		h.render(w, r, status, "error.html", errorPage{Status: status, Title: http.StatusText(status), Message: msg})
 	})
 }
@@ -140,6 +149,7 @@ func userMessage(err error) string {
 }
 
 type errorPage struct {
+	Nav     string
 	Status  int
 	Title   string
 	Message string

@@ -70,21 +70,52 @@ def get_mart_data(mart_id, version=None, format=None, client=None):
     except _http.ConnectionFailed as e:
         raise MartError("GetMartData(%r): %s (is posml server running? set POSML_URL)" % (mart_id, e))
     schema = _schema(resp.headers.get("X-Posml-Schema"), mart_id)
-    if format == "parquet":
+    if format == "parquet" and not (resp.headers.get("Content-Type") or "").startswith("text/csv"):
         df = _from_parquet(resp.body, schema)
     else:
         df = _from_csv(resp.body, schema)
     expected = resp.headers.get("X-Posml-Rows")
     if expected not in (None, "") and int(expected) != len(df):
         raise MartError("GetMartData(%r): the server announced %s rows but sent %d" % (mart_id, expected, len(df)))
-    df.attrs["posml"] = {
+    info = {
         "mart": resp.headers.get("X-Posml-Mart") or mart_id,
         "snapshot": int(resp.headers.get("X-Posml-Snapshot") or 0) or None,
         "digest": resp.headers.get("X-Posml-Digest"),
         "rows": len(df),
         "url": client.base_url,
     }
+    df.attrs["posml"] = info
+    _record_read(info, schema, client.base_url + path)
     return df
+
+
+# The snapshots this process has read, as MLflow dataset inputs:
+# posml.tracking logs them on each run it starts afterwards (reads made
+# while an MLflow run is RUNNING the server records on that run itself).
+READS = []
+
+_COLSPEC_TYPES = {"int64": "long", "float64": "double", "string": "string", "bool": "boolean", "timestamp": "datetime"}
+
+
+def _record_read(info, schema, url):
+    """Remember the read as the MLflow dataset the server would log for it
+    (package datamart's datasetInput)."""
+    if not info["digest"]:
+        return
+    if info["snapshot"]:
+        url += "?version=%d" % info["snapshot"]
+    dataset = {
+        "name": info["mart"],
+        "digest": info["digest"][:36],
+        "source_type": "posml-mart",
+        "source": json.dumps({"url": url, "mart_id": info["mart"], "version": info["snapshot"], "digest": info["digest"]}),
+        "schema": json.dumps({"mlflow_colspec": [{"type": _COLSPEC_TYPES.get(t, "string"), "name": n, "required": not nullable}
+                                                 for n, t, nullable in schema]}),
+        "profile": json.dumps({"num_rows": info["rows"], "num_elements": info["rows"] * len(schema)}),
+    }
+    key = (dataset["name"], dataset["digest"])
+    if all((d["name"], d["digest"]) != key for d in READS):
+        READS.append(dataset)
 
 
 def GetMartData(mart_id, version=None):
@@ -156,8 +187,6 @@ def _from_csv(body, schema):
         raise MartError("the CSV header %s does not match the schema %s" % (list(df.columns), names))
     for name, typ, nullable in schema:
         col = df[name]
-        if typ in ("string",) and not nullable:
-            continue
         if typ == "timestamp":
             df[name] = pd.to_datetime(col, utc=True)
         elif typ in ("int64", "bool") and nullable and not col.isna().any():

@@ -570,10 +570,25 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, tags
             all_tags["mlflow.note.content"] = description
         all_tags.update(tags or {})
         run = client.create_run(experiment_id or _experiment_id(), tags=all_tags, run_name=run_name)
+        _log_mart_reads(client, run.info.run_id)
     active = ActiveRun(run)
     _state.runs.append(active)
     _state.last_run_id = run.info.run_id
     return active
+
+
+def _log_mart_reads(client, run_id):
+    """Log the data-mart snapshots this process read (GetMartData) as the
+    new run's dataset inputs: the lineage from a model to its data, with no
+    user code. A failure only warns: it must not stop the training."""
+    marts = sys.modules.get("posml.marts")
+    if marts is None or not marts.READS:
+        return
+    datasets = [{"tags": [{"key": "mlflow.data.context", "value": "training"}], "dataset": d} for d in marts.READS]
+    try:
+        client._call("POST", "runs/log-inputs", {"run_id": run_id, "datasets": datasets})
+    except MlflowException as e:
+        sys.stderr.write("posml.tracking: logging the data marts read as inputs of run %s failed: %s\n" % (run_id, e))
 
 
 def end_run(status="FINISHED"):

@@ -1,0 +1,201 @@
+// Clicks through posml's web UI in headless Chromium and saves a screenshot
+// of each page. Run by internal/web's TestBrowser against a seeded server:
+//
+//   POSML_URL=http://127.0.0.1:PORT SCREENSHOT_DIR=/tmp/shots node ui_test.mjs
+//
+// Prints "N passed, M failed" and exits non-zero when anything failed.
+import { chromium } from "playwright-core";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const base = process.env.POSML_URL;
+if (!base) {
+  console.error("POSML_URL is not set");
+  process.exit(2);
+}
+const shots = process.env.SCREENSHOT_DIR || join(import.meta.dirname, "screenshots");
+mkdirSync(shots, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), "posml-chromium-"));
+
+// A fresh profile directory each run (Playwright passes it as --user-data-dir).
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1366, height: 900 },
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(10000);
+const problems = [];
+page.on("pageerror", (e) => problems.push("page error: " + e.message));
+let expect400 = false; // a bad filter is answered 400, which Chromium logs
+page.on("console", (m) => {
+  if (m.type() !== "error") return;
+  if (expect400 && m.text().includes("status of 400")) return;
+  problems.push("console error: " + m.text());
+});
+page.on("requestfailed", (r) => problems.push("request failed: " + r.url() + " " + (r.failure()?.errorText ?? "")));
+page.on("request", (r) => {
+  if (!r.url().startsWith(base) && !r.url().startsWith("data:")) problems.push("request off the server: " + r.url());
+});
+
+let passed = 0, failed = 0;
+async function step(name, f) {
+  const before = problems.length;
+  try {
+    await f();
+    if (problems.length > before) throw new Error(problems.slice(before).join("; "));
+    passed++;
+    console.log("ok   " + name);
+  } catch (e) {
+    failed++;
+    console.log("FAIL " + name + ": " + (e && e.message ? e.message.split("\n")[0] : e));
+  }
+}
+function expect(cond, msg) { if (!cond) throw new Error(msg); }
+async function shot(name) { await page.screenshot({ path: join(shots, name + ".png"), fullPage: true }); }
+
+// Waits until every chart in the page is drawn (or failed), returns the
+// number of points each drew.
+async function chartsDrawn() {
+  await page.waitForFunction(() => {
+    const plots = [...document.querySelectorAll("[data-chart]")];
+    plots.forEach((p) => p.scrollIntoView());
+    return plots.length > 0 && plots.every((p) => p.dataset.drawn || p.querySelector(".error"));
+  }, null, { timeout: 15000 });
+  return page.$$eval("[data-chart]", (ps) => ps.map((p) => ({ key: p.dataset.title, drawn: Number(p.dataset.drawn || -1), canvas: !!p.querySelector("canvas") })));
+}
+
+await step("experiments page lists the seeded experiment", async () => {
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "Experiments" }).waitFor();
+  await page.getByRole("link", { name: "churn", exact: true }).waitFor();
+  await shot("1-experiments");
+});
+
+await step("keyboard: the first Tab reaches the skip link, which moves focus to the content", async () => {
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.textContent) === "Skip to content", "first focus is not the skip link");
+  await page.keyboard.press("Enter");
+  expect(await page.evaluate(() => document.activeElement?.id) === "main", "skip link did not move focus to main");
+});
+
+await step("runs table: paginated, status chips, metric columns", async () => {
+  await page.getByRole("link", { name: "churn", exact: true }).click();
+  await page.getByRole("heading", { name: "churn" }).waitFor();
+  const rows = await page.locator("table.runs tbody tr").count();
+  expect(rows === 30, `rows = ${rows}`);
+  expect(await page.locator(".chip-bad").count() > 0, "no failed chip");
+  expect(await page.getByRole("columnheader", { name: /rmse/ }).count() === 1, "no rmse column");
+  await shot("2-runs");
+});
+
+await step("filter errors show inline, a good filter narrows the table", async () => {
+  expect400 = true;
+  const box = page.getByLabel("Filter runs");
+  await box.fill("metrics.rmse <<< 1");
+  await box.press("Enter");
+  await page.getByRole("alert").waitFor();
+  expect((await page.getByRole("alert").textContent()).includes("Invalid comparator"), "no grammar error shown");
+  await shot("3-filter-error");
+  expect400 = false;
+  await page.getByLabel("Filter runs").fill("params.alpha = '0.5' and metrics.rmse < 0.9");
+  await page.getByLabel("Filter runs").press("Enter");
+  await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 6);
+  expect(new URL(page.url()).searchParams.get("filter").startsWith("params.alpha"), "filter not in the URL");
+});
+
+await step("sorting by a metric column", async () => {
+  await page.goto(base + "/");
+  await page.getByRole("link", { name: "churn", exact: true }).click();
+  await page.getByRole("columnheader", { name: /rmse/ }).getByRole("link").click();
+  await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"] a')?.textContent.includes("rmse"));
+  const first = await page.locator("table.runs tbody tr th a").first().textContent();
+  expect(first === "run-00", `first row after rmse DESC = ${first}`);
+});
+
+await step("run page: params, metrics and a drawn chart of the 100 000-point metric", async () => {
+  await page.goto(base + "/");
+  await page.getByRole("link", { name: "churn", exact: true }).click();
+  await page.getByRole("link", { name: "run-29" }).click();
+  await page.getByRole("heading", { name: /run-29/ }).waitFor();
+  expect(await page.getByRole("rowheader", { name: "alpha" }).count() === 1, "no alpha param");
+  const t0 = Date.now();
+  const charts = await chartsDrawn();
+  const long = charts.find((c) => c.key === "train_loss");
+  expect(long && long.canvas && long.drawn > 1000 && long.drawn <= 2000, "train_loss chart: " + JSON.stringify(long));
+  console.log(`     charts drawn in ${Date.now() - t0} ms: ${JSON.stringify(charts)}`);
+  await page.locator("#chart-train_loss").scrollIntoViewIfNeeded();
+  await shot("4-run");
+});
+
+await step("artifacts: text preview, folder, image preview, download link", async () => {
+  await page.getByRole("link", { name: "notes.txt" }).click();
+  await page.locator("#preview pre").waitFor();
+  expect((await page.locator("#preview pre").textContent()).includes("hello <b>artifacts</b>"), "text preview");
+  const href = await page.locator("#preview").getByRole("link", { name: "Download" }).getAttribute("href");
+  expect(href.startsWith("/api/2.0/mlflow-artifacts/artifacts/"), "download link " + href);
+  const dl = await page.request.get(base + href);
+  expect(dl.ok() && (await dl.text()).startsWith("hello"), "download failed");
+  await page.getByRole("link", { name: "plots/" }).click();
+  await page.getByRole("link", { name: "curve.png" }).click();
+  const img = page.locator("#preview img");
+  await img.waitFor();
+  await page.waitForFunction(() => document.querySelector("#preview img")?.naturalWidth > 0);
+  await page.locator("#artifacts-h").scrollIntoViewIfNeeded();
+  await shot("5-artifacts");
+});
+
+await step("compare two runs: overlaid charts and params side by side", async () => {
+  await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "churn" }).click();
+  await page.getByRole("checkbox", { name: "Compare run-00" }).check();
+  const button = page.getByRole("button", { name: /Compare/ });
+  expect(await button.isDisabled(), "compare enabled with one run");
+  await page.getByRole("checkbox", { name: "Compare run-01" }).check();
+  await button.click();
+  await page.getByRole("heading", { name: "Compare 2 runs" }).waitFor();
+  const charts = await chartsDrawn();
+  expect(charts.length === 3 && charts.every((c) => c.canvas), "compare charts: " + JSON.stringify(charts));
+  const series = await page.locator(".chart").first().locator(".u-legend .u-series").count();
+  expect(series === 3, `legend entries = ${series}; want step + 2 runs`);
+  expect(await page.locator("tr.differ").count() > 0, "no differing row marked");
+  await shot("6-compare");
+});
+
+await step("the back button returns to the runs table, and forward redraws the charts", async () => {
+  await page.goBack();
+  await page.getByRole("heading", { name: "churn", exact: true }).waitFor();
+  expect(await page.locator("table.runs tbody tr").count() === 30, "runs table after back");
+  await page.goForward();
+  await page.getByRole("heading", { name: "Compare 2 runs" }).waitFor();
+  const charts = await chartsDrawn();
+  expect(charts.every((c) => c.canvas && c.drawn > 0), "charts after forward: " + JSON.stringify(charts));
+});
+
+await step("models list shows versions and the champion alias", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
+  await page.getByRole("heading", { name: "Registered models" }).waitFor();
+  expect((await page.locator(".alias.champion").first().textContent()).includes("@champion → v2"), "champion alias");
+  await shot("7-models");
+});
+
+await step("model page: versions with source runs, champion timeline", async () => {
+  await page.getByRole("link", { name: "churn-model" }).click();
+  await page.getByRole("heading", { name: "Champion timeline" }).waitFor();
+  const items = await page.locator("section[aria-labelledby=champion-h] li").allTextContents();
+  expect(items.length === 2 && items[0].includes("@champion → version 2 (was version 1)"), "timeline: " + items.join(" | "));
+  expect(await page.locator("table tbody tr").count() === 3, "versions table");
+  await shot("8-model");
+  await page.locator("table tbody tr").last().getByRole("link").click();
+  await page.getByRole("heading", { name: /run-00/ }).waitFor();
+});
+
+await context.close();
+rmSync(profile, { recursive: true, force: true });
+console.log(`${passed} passed, ${failed} failed`);
+console.log("screenshots in " + shots);
+process.exit(failed ? 1 : 0);
