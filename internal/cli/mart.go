@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/posml/posml/internal/auth"
 	"github.com/posml/posml/internal/datamart"
+	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/restapi"
 	"github.com/posml/posml/internal/sqlstore"
 )
@@ -33,6 +35,28 @@ func init() { register(newMartCmd) }
 func newMartServer(store *sqlstore.Store, dataDir string, log *slog.Logger) (*datamart.Service, *restapi.MartsConfig) {
 	svc := datamart.New(store, datamart.Config{Dir: filepath.Join(dataDir, "marts"), Tracking: store, Log: log})
 	return svc, &restapi.MartsConfig{Service: svc, Tokens: auth.New(store, auth.Config{})}
+}
+
+// martLineageStore is the store as the tracking server should see it
+// (mlflowapi.Handler(martLineageStore{store, svc}, ...)): when a run token
+// creates an MLflow run, the marts its pipeline run has read so far become
+// the MLflow run's dataset inputs (scripts read their data before they
+// start their runs).
+type martLineageStore struct {
+	*sqlstore.Store
+	marts *datamart.Service
+}
+
+// AddRunOutput records the output, then attaches the pipeline run's mart
+// reads to a new MLflow run.
+func (s martLineageStore) AddRunOutput(ctx context.Context, o pipeline.Output) error {
+	if err := s.Store.AddRunOutput(ctx, o); err != nil {
+		return err
+	}
+	if o.MLflowRunID == "" || o.ModelName != "" {
+		return nil
+	}
+	return s.marts.AttachReads(ctx, o.RunID, o.MLflowRunID)
 }
 
 // martRefreshInterval is how often the server looks for marts due for a
@@ -55,7 +79,7 @@ Every subcommand talks to the server at --url, else $POSML_URL, else
 	}
 	cf.add(c, true)
 	c.AddCommand(newMartCreateCmd(e, &cf), newMartRefreshCmd(e, &cf), newMartListCmd(e, &cf),
-		newMartShowCmd(e, &cf), newMartSnapshotsCmd(e, &cf), newMartRmCmd(e, &cf))
+		newMartShowCmd(e, &cf), newMartSnapshotsCmd(e, &cf), newMartDataCmd(e, &cf), newMartRmCmd(e, &cf))
 	return c
 }
 
@@ -114,6 +138,9 @@ of projects, in UTC) makes the server refresh the mart by itself.`,
 			if m.Latest != nil {
 				printSnapshotLine(e.stdout, id, *m.Latest, true)
 			}
+			if query != "" && !orderByRE.MatchString(query) {
+				fmt.Fprintln(e.stderr, "note: the query has no ORDER BY, so its row order (and a model trained on it) may change between refreshes")
+			}
 			return nil
 		},
 	}
@@ -168,6 +195,8 @@ func (c *client) uploadMart(ctx context.Context, id, path, sched string, out any
 	}
 	return json.Unmarshal(b, out)
 }
+
+var orderByRE = regexp.MustCompile(`(?i)\border\s+by\b`)
 
 // withSpinner runs f, showing what it does with the elapsed time on a
 // terminal's stderr.
@@ -397,4 +426,63 @@ func newMartRmCmd(e *env, cf *clientFlags) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newMartDataCmd(e *env, cf *clientFlags) *cobra.Command {
+	var (
+		version int
+		format  string
+		output  string
+	)
+	c := &cobra.Command{
+		Use:   "data ID",
+		Short: "Download a snapshot's data (CSV by default) to stdout or a file",
+		Example: `  posml mart data dm_f_20085_2212_142 | head
+  posml mart data sales --version 3 --format parquet -o sales-v3.parquet`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if format != "csv" && format != "parquet" {
+				return &usageError{fmt.Errorf("--format %q: want csv or parquet", format)}
+			}
+			cl, err := cf.client(e)
+			if err != nil {
+				return err
+			}
+			q := url.Values{"format": {format}}
+			if version > 0 {
+				q.Set("version", strconv.Itoa(version))
+			}
+			resp, err := cl.send(cmd.Context(), "GET", "/api/posml/marts/"+url.PathEscape(args[0])+"/data?"+q.Encode(), nil)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			w := e.stdout
+			if output != "" && output != "-" {
+				f, err := os.Create(output)
+				if err != nil {
+					return &usageError{err}
+				}
+				defer func() {
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+				}()
+				w = f
+			}
+			if _, err := io.Copy(w, resp.Body); err != nil {
+				return fmt.Errorf("download mart %s: %w", args[0], err)
+			}
+			if output != "" && output != "-" {
+				fmt.Fprintf(e.stderr, "mart %s version %s: %s rows written to %s\n", args[0],
+					resp.Header.Get("X-Posml-Snapshot"), resp.Header.Get("X-Posml-Rows"), output)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&version, "version", 0, "snapshot version (default: the latest)")
+	f.StringVar(&format, "format", "csv", "csv or parquet")
+	f.StringVarP(&output, "output", "o", "", "write to this file instead of stdout")
+	return c
 }

@@ -2,12 +2,21 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/posml/posml/internal/auth"
+	"github.com/posml/posml/internal/datamart"
+	"github.com/posml/posml/internal/lineage"
+	"github.com/posml/posml/internal/mlflowapi"
+	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/restapi"
 	"github.com/posml/posml/internal/sqlstore"
 )
@@ -62,6 +71,15 @@ func TestMartAndSourceCommands(t *testing.T) {
 	if out := cmd(0, "mart", "snapshots", "dm_1", "--json"); !strings.Contains(out, `"version": 1`) {
 		t.Errorf("snapshots: %s", out)
 	}
+	if out := cmd(0, "mart", "data", "dm_1"); out != "sepal_length,variety\n5.1,setosa\n4.9,\n" {
+		t.Errorf("data: %q", out)
+	}
+	pq := filepath.Join(dir, "out.parquet")
+	cmd(0, "mart", "data", "dm_1", "--version", "1", "--format", "parquet", "-o", pq)
+	if b, err := os.ReadFile(pq); err != nil || !strings.HasPrefix(string(b), "PAR1") {
+		t.Errorf("data --format parquet: %v", err)
+	}
+	cmd(1, "mart", "data", "dm_1", "--version", "7")
 	cmd(1, "mart", "show", "nope")
 	cmd(2, "mart", "create", "x", "--sql", "SELECT 1")
 	cmd(0, "source", "add", "lake", "--kind", "files", "--dsn-file", dsnFile)
@@ -79,5 +97,95 @@ func TestMartAndSourceCommands(t *testing.T) {
 	cmd(0, "mart", "rm", "dm_1")
 	if strings.Contains(all.String(), secret) {
 		t.Errorf("CLI output shows the DSN:\n%s", all.String())
+	}
+}
+
+// TestMartLineageThroughTracking: a pipeline run reads a mart with its run
+// token, then creates an MLflow run through the tracking API; the MLflow
+// run lists the snapshot as a dataset input (no user code involved).
+func TestMartLineageThroughTracking(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "posml.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, mc := newMartServer(st, t.TempDir(), nil)
+	mux := http.NewServeMux()
+	mux.Handle("/api/posml/", restapi.Handler(restapi.Config{Marts: mc}))
+	mux.Handle("/", mlflowapi.Handler(martLineageStore{st, svc}, nil, nil))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	snap := func() datamart.Snapshot {
+		_, s, _, err := svc.Upload(ctx, "dm_1", "d.csv", "", strings.NewReader("x,y\n1,a\n2,b\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}()
+	p, err := st.CreateProject(ctx, pipeline.Project{Name: "proj", RepoURL: "/tmp/proj"}, pipeline.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddCommit(ctx, pipeline.Commit{ProjectID: p.ID, SHA: "c1", Valid: true, Validation: json.RawMessage(`{"valid":true}`),
+		Settings: pipeline.Settings{Train: pipeline.Spec{Expr: "@daily", TimeZone: "UTC", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, MaxActiveRuns: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ActivateCommit(ctx, p.ID, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	run, err := st.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseManual, LogicalDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.New(st, auth.Config{}).IssueCaller(ctx, lineage.Caller{ProjectID: p.ID, Project: p.Name, PipelineRunID: run.ID, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, body string) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %s %s", method, path, resp.Status, b)
+		}
+		return string(b)
+	}
+	call("GET", "/api/posml/marts/dm_1/data", "")
+	var created struct {
+		Run struct {
+			Info struct {
+				RunID string `json:"run_id"`
+			} `json:"info"`
+		} `json:"run"`
+	}
+	var exp struct {
+		ExperimentID string `json:"experiment_id"`
+	}
+	if err := json.Unmarshal([]byte(call("POST", "/api/2.0/mlflow/experiments/create", `{"name":"proj-exp"}`)), &exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(call("POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"`+exp.ExperimentID+`","run_name":"knn"}`)), &created); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetRun(ctx, created.Run.Info.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.DatasetInputs) != 1 || got.DatasetInputs[0].Dataset.Name != "dm_1" || got.DatasetInputs[0].Dataset.Digest != snap.Digest[:36] ||
+		got.DatasetInputs[0].Dataset.SourceType != datamart.SourceType {
+		t.Errorf("dataset inputs of the MLflow run = %+v", got.DatasetInputs)
+	}
+	reads, err := svc.Reads(ctx, run.ID)
+	if err != nil || len(reads) != 1 || reads[0].Version != snap.Version {
+		t.Errorf("reads of the pipeline run = %+v, %v", reads, err)
 	}
 }

@@ -287,10 +287,10 @@ func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, tracki
 		MaxParallel: cfg.MaxParallel,
 		TrackingURI: trackingURI,
 		SDKDir:      cfg.SDKDir,
-		OnEnd:       onEnd,
+		EndedFunc:   onEnd,
 	}, log)
 	if !cfg.NoScheduler {
-		eng.sched = scheduler.New(store, scheduler.Config{OnFire: func(pipeline.Run) { eng.pool.Wake() }}, log)
+		eng.sched = scheduler.New(store, scheduler.Config{FiredFunc: func(pipeline.Run) { eng.pool.Wake() }}, log)
 	}
 	return eng
 }

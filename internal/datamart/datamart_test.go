@@ -390,3 +390,18 @@ func TestPostgresSource(t *testing.T) {
 		t.Errorf("Refresh changed = %+v, %v, %v", s2, created, err)
 	}
 }
+
+func TestEmptyMart(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t, openStore(t))
+	_, snap, _, err := svc.Upload(ctx, "empty", "e.csv", "", strings.NewReader("a,b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Rows != 0 || len(snap.Columns) != 2 || snap.Columns[0].Type != datamart.String {
+		t.Errorf("snapshot %+v", snap)
+	}
+	if got := csvOf(t, svc, snap); got != "a,b\n" {
+		t.Errorf("CSV %q", got)
+	}
+}

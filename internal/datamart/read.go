@@ -50,6 +50,36 @@ func (s *Service) RecordRead(ctx context.Context, run pipeline.RunID, snap Snaps
 	return r, s.store.AddMartRead(ctx, r)
 }
 
+// AttachReads logs every snapshot a pipeline run has read so far as a
+// dataset input of one of its MLflow runs. A script usually reads its data
+// before it starts its MLflow runs, so the tracking server calls this when
+// a run token creates an MLflow run; reads after that are logged by
+// RecordRead. It does nothing without a Tracking.
+func (s *Service) AttachReads(ctx context.Context, run pipeline.RunID, mlflowRunID string) error {
+	if s.tracking == nil {
+		return nil
+	}
+	reads, err := s.store.MartReads(ctx, int64(run))
+	if err != nil || len(reads) == 0 {
+		return err
+	}
+	var ins []tracking.DatasetInput
+	for _, r := range reads {
+		snap, err := s.store.MartSnapshot(ctx, r.MartID, r.Version)
+		if err != nil {
+			continue // the mart was deleted since
+		}
+		ins = append(ins, datasetInput(snap, fmt.Sprintf("/api/posml/marts/%s/data?version=%d", r.MartID, r.Version)))
+	}
+	if len(ins) == 0 {
+		return nil
+	}
+	if err := s.tracking.LogInputs(ctx, mlflowRunID, ins, nil); err != nil {
+		return fmt.Errorf("log mart inputs on MLflow run %s: %w", mlflowRunID, err)
+	}
+	return nil
+}
+
 // activeMLflowRun returns the most recent RUNNING MLflow run a pipeline run
 // created, or "".
 func (s *Service) activeMLflowRun(ctx context.Context, run pipeline.RunID) (string, error) {

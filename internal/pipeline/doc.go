@@ -80,6 +80,6 @@
 //
 // Hooks for the other parts of the server: runner.TokenIssuer (Issue,
 // Revoke: MLFLOW_TRACKING_TOKEN), runner.Promoter (Promote when a train
-// run's process exited 0, before the run is recorded succeeded), runner.Config.OnEnd (every run that ends:
-// notifications), scheduler.Config.OnFire.
+// run's process exited 0, before the run is recorded succeeded), runner.Config.EndedFunc (every run that ends:
+// notifications), scheduler.Config.FiredFunc.
 package pipeline

@@ -77,6 +77,9 @@ func (mh *martHandler) auth(f martFunc) http.Handler {
 				return nil, errUnauthorized("invalid or expired token")
 			}
 			caller = &c
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				return nil, &apiError{http.StatusForbidden, "forbidden", "a run token may read marts, not change the catalog"}
+			}
 		case mh.cfg.RequireAuth:
 			return nil, errUnauthorized("this server needs a token: Authorization: Bearer <token>")
 		}

@@ -26,7 +26,7 @@ type martEnv struct {
 	svc   *datamart.Service
 }
 
-func newMartEnv(t *testing.T, requireAuth bool) *martEnv {
+func newMartEnv(t testing.TB, requireAuth bool) *martEnv {
 	t.Helper()
 	st, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "posml.db")})
 	if err != nil {
@@ -221,6 +221,13 @@ func TestMartReadLineage(t *testing.T) {
 	if resp, _ := e.do(t, "GET", "/api/posml/marts/m/data", "bogus", nil); resp.StatusCode != 401 {
 		t.Errorf("bad token: %s", resp.Status)
 	}
+	// A run token reads; it does not change the catalog.
+	if resp, _ := e.do(t, "POST", "/api/posml/marts/m/refresh", tok, nil); resp.StatusCode != 403 {
+		t.Errorf("refresh with a run token: %s", resp.Status)
+	}
+	if resp, _ := e.do(t, "GET", "/api/posml/marts/m", tok, nil); resp.StatusCode != 200 {
+		t.Errorf("GET mart with a run token: %s", resp.Status)
+	}
 	// Before any MLflow run: recorded on the pipeline run only.
 	resp, body := e.do(t, "GET", "/api/posml/marts/m/data", tok, nil)
 	if resp.StatusCode != 200 || body != "a,b\n1,x\n2,\n" {
@@ -251,5 +258,18 @@ func TestMartReadLineage(t *testing.T) {
 	d := got.DatasetInputs[0].Dataset
 	if d.Name != "m" || d.Digest != snap.Digest[:36] || d.SourceType != "posml-mart" || !strings.Contains(d.Source, "/api/posml/marts/m/data?version=1") {
 		t.Errorf("dataset = %+v", d)
+	}
+
+	// An MLflow run started after the read gets it when the tracking
+	// server attaches the pipeline run's reads.
+	mr2, err := st.CreateRun(ctx, sqlstore.NewRun{RunName: "train-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.AttachReads(ctx, run.ID, mr2.Info.RunID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.GetRun(ctx, mr2.Info.RunID); err != nil || len(got.DatasetInputs) != 1 || got.DatasetInputs[0].Dataset.Digest != snap.Digest[:36] {
+		t.Errorf("inputs of the later run = %+v, %v", got.DatasetInputs, err)
 	}
 }

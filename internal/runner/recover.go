@@ -81,8 +81,8 @@ func (p *Pool) recoverAttempt(ctx context.Context, a pipeline.Attempt) error {
 				p.log.Error("runner: revoke tokens", "run_id", run.ID, "err", err)
 			}
 		}
-		if p.cfg.OnEnd != nil {
-			p.cfg.OnEnd(ended)
+		if p.cfg.EndedFunc != nil {
+			p.cfg.EndedFunc(ended)
 		}
 	}
 	return nil

@@ -111,9 +111,9 @@ type Config struct {
 	PollInterval time.Duration
 	// KeepWorkDirs keeps the checkouts of ended runs (else removed).
 	KeepWorkDirs bool
-	// OnEnd is called after a run reaches a terminal state (notifications).
+	// EndedFunc is called after a run reaches a terminal state (notifications).
 	// It must not block.
-	OnEnd func(pipeline.Run)
+	EndedFunc func(pipeline.Run)
 	// Now and After are the clock (default time.Now and time.After).
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
@@ -137,6 +137,7 @@ type Pool struct {
 // active is a run this Pool is executing.
 type active struct {
 	n      int // attempt number
+	kind   pipeline.Kind
 	cancel context.CancelCauseFunc
 	handle executor.Handle // the current process; nil between processes
 }
@@ -277,20 +278,20 @@ func (p *Pool) dispatch(ctx context.Context) error {
 func (p *Pool) start(ctx context.Context, run pipeline.Run, a pipeline.Attempt, slot bool) {
 	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	p.mu.Lock()
-	p.active[run.ID] = &active{n: a.N, cancel: cancel}
+	p.active[run.ID] = &active{n: a.N, kind: run.Pipeline, cancel: cancel}
 	p.mu.Unlock()
 	p.wg.Add(1)
 	go func() { // Run waits for it (p.wg)
 		defer p.wg.Done()
-		defer cancel(nil)
-		if slot {
-			defer func() { <-p.sem }()
-		}
 		p.attempt(actx, run, a)
+		cancel(nil)
 		p.mu.Lock()
 		delete(p.active, run.ID)
 		p.mu.Unlock()
-		p.Wake() // a slot or a max_active_runs place is free
+		if slot {
+			<-p.sem
+		}
+		p.Wake() // after the slot is free: the dispatch it wakes can use it
 	}()
 }
 
@@ -377,8 +378,8 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 	if !p.cfg.KeepWorkDirs {
 		os.RemoveAll(p.workDir(run.ID))
 	}
-	if p.cfg.OnEnd != nil {
-		p.cfg.OnEnd(ended)
+	if p.cfg.EndedFunc != nil {
+		p.cfg.EndedFunc(ended)
 	}
 }
 
@@ -494,9 +495,8 @@ func (p *Pool) pollCancels(ctx context.Context) error {
 
 // Follow reads the log of attempt n of a run (n 0: the latest) from byte
 // offset from: while the attempt's process runs in this server, live until
-// it ends; else the file as it is. A trigger run starts one process per
-// poke: following it ends with the current poke (follow again, from the
-// offset reached, for the next). The caller closes the reader.
+// it ends (across the pokes of a trigger run); else the file as it is. The
+// caller closes the reader.
 func (p *Pool) Follow(ctx context.Context, id pipeline.RunID, n int, from int64) (io.ReadCloser, error) {
 	atts, err := p.d.Store.Attempts(ctx, id)
 	if err != nil {
@@ -513,12 +513,19 @@ func (p *Pool) Follow(ctx context.Context, id pipeline.RunID, n int, from int64)
 	}
 	p.mu.Lock()
 	var h executor.Handle
+	live := false
 	if a := p.active[id]; a != nil && a.n == n {
-		h = a.handle
+		h, live = a.handle, true
+		if a.kind == pipeline.Trigger {
+			h = nil // one process per poke: follow the file across them
+		}
 	}
 	p.mu.Unlock()
 	if h != nil {
 		return h.Follow(ctx, from), nil
+	}
+	if live {
+		return p.tail(ctx, id, n, atts[n-1].LogPath, from)
 	}
 	f, err := os.Open(atts[n-1].LogPath)
 	if err != nil {
@@ -566,3 +573,56 @@ func (p *Pool) ended(id pipeline.RunID) {
 		close(w)
 	}
 }
+
+// tail follows the log file of an attempt running here whose process may
+// come and go (a trigger run's pokes, a checkout before the process):
+// it reads what is there, then polls for more until the attempt ends.
+func (p *Pool) tail(ctx context.Context, id pipeline.RunID, n int, path string, from int64) (io.ReadCloser, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	running := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		a := p.active[id]
+		return a != nil && a.n == n
+	}
+	return &tailer{f: f, ctx: ctx, running: running, after: p.cfg.After}, nil
+}
+
+// tailer reads a growing file until running reports false and the file is
+// drained.
+type tailer struct {
+	f       *os.File
+	ctx     context.Context
+	running func() bool
+	after   func(time.Duration) <-chan time.Time
+}
+
+func (t *tailer) Read(b []byte) (int, error) {
+	for {
+		alive := t.running() // before the read: output written before the end is not lost
+		n, err := t.f.Read(b)
+		if n > 0 || !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		if !alive {
+			return 0, io.EOF
+		}
+		select {
+		case <-t.ctx.Done():
+			return 0, t.ctx.Err()
+		case <-t.after(100 * time.Millisecond):
+		}
+	}
+}
+
+func (t *tailer) Close() error { return t.f.Close() }

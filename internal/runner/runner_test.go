@@ -60,7 +60,7 @@ if __name__ == "__main__":
 	ended := make(chan pipeline.Run, 4)
 	pool := e.pool(Deps{Tokens: toks, Promoter: prom}, func(c *Config) {
 		c.SDKDir = "/opt/posml-sdk"
-		c.OnEnd = func(r pipeline.Run) { ended <- r }
+		c.EndedFunc = func(r pipeline.Run) { ended <- r }
 	})
 	start(t, pool)
 	logical := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
@@ -126,7 +126,7 @@ if __name__ == "__main__":
 		t.Errorf("promoted %+v", r)
 	}
 	if r := <-ended; r.ID != run.ID {
-		t.Errorf("OnEnd %+v", r)
+		t.Errorf("EndedFunc %+v", r)
 	}
 	if _, err := os.Stat(filepath.Join(e.runsDir, run.ID.String())); !os.IsNotExist(err) {
 		t.Errorf("work directory kept: %v", err)
@@ -594,5 +594,32 @@ func TestRecoverTrigger(t *testing.T) {
 	}
 	if atts := e.attempts(trig.ID); len(atts) != 2 || atts[0].Error != "server restarted" {
 		t.Errorf("trigger attempts %+v", atts)
+	}
+}
+
+// TestFollowTrigger: following a trigger run's attempt goes on across its
+// pokes until the attempt ends.
+func TestFollowTrigger(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.project("poky", map[string]string{
+		"src/config.yaml": configYAML("poky", "train_trigger_start_date: \"2026-03-01 00:00:00\"\ntrain_trigger_schedule_interval: \"@hourly\"\n"+
+			"trigger_timeout: 1s\ntrigger_poke_interval: 300ms\n"),
+		"src/train.py":         trainHeader,
+		"src/train_trigger.py": trainHeader + "def train_trigger(**conf):\n    print('poking', flush=True)\n    return False\n",
+	})
+	pool := e.pool(Deps{}, nil)
+	start(t, pool)
+	r, _ := pool.Enqueue(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Trigger})
+	e.waitState(r.ID, pipeline.Running, 10*time.Second)
+	waitLog(t, e, r.ID, "poking")
+	rc, err := pool.Follow(ctx, r.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || strings.Count(string(b), "poking") < 3 || !strings.Contains(string(b), "skipped") {
+		t.Errorf("followed trigger log (%v):\n%s", err, b)
 	}
 }

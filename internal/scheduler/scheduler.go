@@ -33,9 +33,9 @@ type Config struct {
 	// (default 100), so that a long catch-up does not hold up the others;
 	// the rest come at the next ticks.
 	MaxFiresPerTick int
-	// OnFire is called after each run the scheduler creates (the runner's
+	// FiredFunc is called after each run the scheduler creates (the runner's
 	// Wake, typically). It must not block.
-	OnFire func(pipeline.Run)
+	FiredFunc func(pipeline.Run)
 	// Now and After are the clock (default time.Now and time.After).
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
@@ -163,8 +163,8 @@ func (s *Scheduler) fire(ctx context.Context, fires []pipeline.Fire) (int, error
 		n++
 		s.log.Info("run scheduled", "run_id", f.Run.ID, "project_id", f.Run.ProjectID, "pipeline", f.Run.Pipeline,
 			"logical_date", f.Run.LogicalDate, "fire_at", f.Run.FireAt)
-		if s.cfg.OnFire != nil {
-			s.cfg.OnFire(f.Run)
+		if s.cfg.FiredFunc != nil {
+			s.cfg.FiredFunc(f.Run)
 		}
 	}
 	return n, nil

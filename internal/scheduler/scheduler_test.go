@@ -455,7 +455,7 @@ func TestRunSleepsUntilDue(t *testing.T) {
 	waits := make(chan time.Duration)
 	wake := make(chan time.Time)
 	fired := make(chan pipeline.Run, 10)
-	sch := New(s, Config{Now: clk.Now, PollInterval: time.Minute, OnFire: func(r pipeline.Run) { fired <- r },
+	sch := New(s, Config{Now: clk.Now, PollInterval: time.Minute, FiredFunc: func(r pipeline.Run) { fired <- r },
 		After: func(d time.Duration) <-chan time.Time { waits <- d; return wake }}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

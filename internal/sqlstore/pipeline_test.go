@@ -89,6 +89,31 @@ func TestProjects(t *testing.T) {
 		if due, _ := s.DueSchedules(ctx, time.Now(), 10); len(due) != 1 {
 			t.Errorf("resumed project: %d due schedules; want 1", len(due))
 		}
+		at := time.Date(2026, 3, 2, 1, 2, 3, 0, time.UTC)
+		if err := s.SetProjectSynced(ctx, p.ID, "h2", at, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetProjectSynced(ctx, p.ID, "", at.Add(time.Minute), "fetch failed"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetProjectCredentials(ctx, p.ID, pipeline.Credentials{SSHKey: []byte("KEY")}); err != nil {
+			t.Fatal(err)
+		}
+		p.Branch, p.NotifyURLs = "dev", []string{"http://hook"}
+		if _, err := s.UpdateProject(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ProjectByName(ctx, "demo")
+		if err != nil || got.HeadCommit != "h2" || got.SyncError != "fetch failed" || !got.LastSyncAt.Equal(at.Add(time.Minute)) ||
+			got.Branch != "dev" || len(got.NotifyURLs) != 1 || !got.HasCredentials {
+			t.Errorf("project after updates = %+v, %v", got, err)
+		}
+		if c, _ := s.ProjectCredentials(ctx, p.ID); string(c.SSHKey) != "KEY" || c.Token != "" {
+			t.Errorf("credentials after update: %v", c)
+		}
+		if err := s.SetProjectPaused(ctx, 999, true); posml.KindOf(err) != posml.KindNotFound {
+			t.Errorf("pause of a missing project: %v", err)
+		}
 		if err := s.DeleteProject(ctx, p.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -156,6 +156,16 @@ class Client(object):
         The body is json_body (JSON-encoded), data (bytes) or the contents of
         file_path (reopened for each attempt).
         """
+        return self._send(method, path, params, json_body, data, file_path, headers, stream=False)
+
+    def open(self, method, path, params=None, headers=None):
+        """Like request, without a body, but return the open response (an
+        http.client.HTTPResponse: .status, .headers, .read()) as soon as
+        its headers have arrived, to read the body while it streams. The
+        caller closes it. Only getting the headers is retried."""
+        return self._send(method, path, params, None, None, None, headers, stream=True)
+
+    def _send(self, method, path, params, json_body, data, file_path, headers, stream):
         url = self.url(path, params)
         extra = dict(headers or {})
         if json_body is not None:
@@ -171,7 +181,10 @@ class Client(object):
                     body = body_file
                     extra["Content-Length"] = str(os.fstat(body_file.fileno()).st_size)
                 req = urllib.request.Request(url, data=body, method=method, headers=self._headers(extra))
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                resp = urllib.request.urlopen(req, timeout=self.timeout)
+                if stream:
+                    return resp
+                with resp:
                     return Response(resp.status, resp.headers, resp.read())
             except urllib.error.HTTPError as e:
                 try:

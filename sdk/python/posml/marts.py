@@ -16,9 +16,11 @@ the server records the snapshot read as an input of the run: no code needed.
 
 Standard library only, plus pandas to build the DataFrame.
 """
+import http.client
 import io
 import json
 import os
+import socket
 import urllib.parse
 
 from posml import _http
@@ -63,17 +65,32 @@ def get_mart_data(mart_id, version=None, format=None, client=None):
     params = {"format": format}
     if version is not None:
         params["version"] = str(version)
-    try:
-        resp = client.request("GET", path, params=params)
-    except _http.HTTPError as e:
-        raise _mart_error(e, mart_id, version, client.base_url)
-    except _http.ConnectionFailed as e:
-        raise MartError("GetMartData(%r): %s (is posml server running? set POSML_URL)" % (mart_id, e))
-    schema = _schema(resp.headers.get("X-Posml-Schema"), mart_id)
-    if format == "parquet" and not (resp.headers.get("Content-Type") or "").startswith("text/csv"):
-        df = _from_parquet(resp.body, schema)
-    else:
-        df = _from_csv(resp.body, schema)
+    attempt = 0
+    while True:
+        try:
+            resp = client.open("GET", path, params=params)
+        except _http.HTTPError as e:
+            raise _mart_error(e, mart_id, version, client.base_url)
+        except _http.ConnectionFailed as e:
+            raise MartError("GetMartData(%r): %s (is posml server running? set POSML_URL)" % (mart_id, e))
+        try:
+            with resp:
+                schema = _schema(resp.headers.get("X-Posml-Schema"), mart_id)
+                if format == "parquet" and not (resp.headers.get("Content-Type") or "").startswith("text/csv"):
+                    df = _from_parquet(resp.read(), schema)
+                else:
+                    # Parse while the body streams in: the server's encoding
+                    # and the parsing overlap.
+                    df = _from_csv(io.BufferedReader(_CheckedBody(resp), 1 << 16), schema)
+            break
+        except (http.client.HTTPException, ConnectionError, socket.timeout) as e:
+            # The connection broke mid-body: read the snapshot again (the
+            # same version: snapshots are immutable).
+            if attempt >= client.retries:
+                raise MartError("GetMartData(%r): the download broke %d times: %s" % (mart_id, attempt + 1, e))
+            attempt += 1
+            if version is None and resp.headers.get("X-Posml-Snapshot"):
+                params["version"] = version = resp.headers.get("X-Posml-Snapshot")
     expected = resp.headers.get("X-Posml-Rows")
     if expected not in (None, "") and int(expected) != len(df):
         raise MartError("GetMartData(%r): the server announced %s rows but sent %d" % (mart_id, expected, len(df)))
@@ -124,6 +141,28 @@ def GetMartData(mart_id, version=None):
     return get_mart_data(mart_id, version=version)
 
 
+class _CheckedBody(io.RawIOBase):
+    """The body of resp as a raw stream that raises IncompleteRead when the
+    connection ends before Content-Length bytes (http.client's read(n) just
+    returns less, and a cut CSV still parses)."""
+
+    def __init__(self, resp):
+        self.resp = resp
+        length = resp.headers.get("Content-Length")
+        self.want = int(length) if length and length.isdigit() else None
+        self.got = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = self.resp.readinto(b)
+        self.got += n
+        if n == 0 and len(b) and self.want is not None and self.got < self.want:
+            raise http.client.IncompleteRead(b"", self.want - self.got)
+        return n
+
+
 def _mart_error(e, mart_id, version, url):
     if e.status == 404:
         if e.message.startswith("no endpoint"):
@@ -158,11 +197,12 @@ FALSE_VALUES = ["false", "False", "FALSE"]
 
 
 def _from_csv(body, schema):
-    """Parse the CSV body with the schema's types; see the module doc."""
+    """Parse the CSV body (bytes or a binary file) with the schema's types;
+    see the module doc."""
     import pandas as pd
 
     names = [name for name, _, _ in schema]
-    dtype, na_values, timestamps = {}, {}, []
+    dtype, na_values = {}, {}
     for name, typ, nullable in schema:
         if typ == "int64":
             dtype[name] = "Int64" if nullable else "int64"
@@ -174,15 +214,19 @@ def _from_csv(body, schema):
             dtype[name] = "boolean" if nullable else "bool"
         elif typ == "timestamp":
             dtype[name] = "object"
-            timestamps.append(name)
         else:  # string, and any type this SDK does not know yet
             dtype[name] = "object"
         if nullable:
             na_values[name] = [""]
-    if not body.strip():
+    if isinstance(body, bytes):
+        body = io.BytesIO(body)
+    try:
+        df = pd.read_csv(body, dtype=dtype, keep_default_na=False, na_values=na_values,
+                         true_values=TRUE_VALUES, false_values=FALSE_VALUES, encoding="utf-8")
+    except pd.errors.EmptyDataError:  # no header row at all: no columns were sent
+        df = pd.DataFrame({name: [] for name in names})
+    if len(df) == 0:
         return pd.DataFrame({name: pd.Series([], dtype=_empty_dtype(typ)) for name, typ, _ in schema})
-    df = pd.read_csv(io.BytesIO(body), dtype=dtype, keep_default_na=False, na_values=na_values,
-                     true_values=TRUE_VALUES, false_values=FALSE_VALUES, encoding="utf-8")
     if list(df.columns) != names:
         raise MartError("the CSV header %s does not match the schema %s" % (list(df.columns), names))
     for name, typ, nullable in schema:

@@ -34,11 +34,17 @@ class Server(object):
                 body = self.rfile.read(n) if n else b""
                 outer.requests.append((self.command, self.path, dict(self.headers), body))
                 status, headers, out = handle(self)
+                truncate = headers.pop("X-Test-Truncate", None)  # announce all of out, send only so many bytes
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
+                if truncate is not None:
+                    self.wfile.write(out[:int(truncate)])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(out)
 
             do_GET = do_POST = do_PUT = _do

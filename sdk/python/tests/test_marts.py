@@ -31,7 +31,16 @@ CSV = (b'id,count,dense,score,label,code,ok,maybe,at\n'
        b'0,9,13,-2.25,"say ""hi""",z,false,false,2024-03-01T00:00:00.5Z\n')
 
 
+FLAKY = []
+
+
 def fixture(req):
+    if req.path.startswith("/api/posml/marts/flaky/data"):
+        FLAKY.append(req.path)
+        headers = {"X-Posml-Snapshot": "5", "X-Posml-Rows": "4", "X-Posml-Schema": json.dumps(SCHEMA)}
+        if len(FLAKY) == 1:
+            headers["X-Test-Truncate"] = "60"
+        return 200, headers, CSV
     if req.path.startswith("/api/posml/marts/m1/data"):
         headers = {"Content-Type": "text/csv; charset=utf-8", "X-Posml-Mart": "m1", "X-Posml-Snapshot": "2",
                    "X-Posml-Digest": "ab" * 32, "X-Posml-Rows": "4", "X-Posml-Schema": json.dumps(SCHEMA)}
@@ -97,6 +106,13 @@ class FixtureTest(unittest.TestCase):
         df = workbenchPy.GetMartData("m1", version=2)
         self.assertEqual(len(df), 4)
         self.assertIn("version=2", self.server.requests[-1][1])
+
+    def test_broken_download_is_read_again(self):
+        del FLAKY[:]
+        df = marts.get_mart_data("flaky", format="csv")
+        self.assertEqual(len(df), 4)
+        self.assertEqual(FLAKY, ["/api/posml/marts/flaky/data?format=csv",
+                                 "/api/posml/marts/flaky/data?format=csv&version=5"])  # the same snapshot
 
     def test_empty(self):
         df = marts.get_mart_data("empty", format="csv")
