@@ -29,6 +29,7 @@ train_timeout: 10m
 max_active_runs: 2
 mlflow:
   target_metric: log_loss
+  auto_alias: true
 `
 	if err := os.WriteFile(filepath.Join(dir, "src", "config.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -46,7 +47,8 @@ mlflow:
 		t.Errorf("Trigger = %+v; want unscheduled", st.Trigger)
 	}
 	if st.Retries != 3 || st.RetryDelay != 30*time.Second || st.TrainTimeout != 10*time.Minute || st.MaxActiveRuns != 2 ||
-		st.Direction != "minimize" || st.ExperimentName != "iris" || st.RegisterModel != "knn_model_1" || len(st.ModelNames) != 2 {
+		st.Direction != "minimize" || st.ExperimentName != "iris" || st.RegisterModel != "knn_model_1" || len(st.ModelNames) != 2 ||
+		!st.AutoAlias {
 		t.Errorf("settings = %+v", st)
 	}
 	tt, ok, err := st.Spec(Train).Timetable()

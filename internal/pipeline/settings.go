@@ -28,6 +28,9 @@ type Settings struct {
 	RegisterModel  string   `json:"register_model,omitempty"`  // defaulted: first model name
 	TargetMetric   string   `json:"target_metric,omitempty"`
 	Direction      string   `json:"direction,omitempty"` // "maximize" or "minimize"
+	// AutoAlias (mlflow.auto_alias): move champion to versions the script
+	// registered itself.
+	AutoAlias bool `json:"auto_alias,omitempty"`
 }
 
 // Spec returns the timetable spec of pipeline k.
@@ -61,6 +64,7 @@ func SettingsOf(c *projectconfig.Config) Settings {
 		RegisterModel:       c.MLflow.RegisterModel,
 		TargetMetric:        c.MLflow.TargetMetric,
 		Direction:           c.MLflow.Direction.String(),
+		AutoAlias:           c.MLflow.AutoAlias,
 	}
 }
 

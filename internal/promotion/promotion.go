@@ -63,7 +63,7 @@ type Settings struct {
 
 // SettingsOf takes promotion's settings from a commit's.
 func SettingsOf(s pipeline.Settings) Settings {
-	return Settings{ModelNames: s.ModelNames, RegisterModel: s.RegisterModel, TargetMetric: s.TargetMetric, Direction: s.Direction}
+	return Settings{ModelNames: s.ModelNames, RegisterModel: s.RegisterModel, TargetMetric: s.TargetMetric, Direction: s.Direction, AutoAlias: s.AutoAlias}
 }
 
 // Promoter makes promotion decisions.
