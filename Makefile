@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/posml/posml/internal/cli.version=$(VERSION)
 
-.PHONY: help build test lint demo bench-tracking clean
+.PHONY: help build test lint demo bench-tracking bench-engine clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ demo: build ## build, create the demo project and start posml on its embedded de
 
 bench-tracking: build ## benchmark the tracking server (see README, Benchmarks)
 	./scripts/bench-tracking.sh
+
+bench-engine: ## benchmark the scheduler tick, fire-to-start latency and per-run overhead
+	$(GO) test ./internal/scheduler -run '^$$' -bench . -benchtime 3x
+	POSML_BENCH_DURABLE=1 $(GO) test ./internal/runner -run '^$$' -bench 'FireToStart|RunOverhead' -benchtime 3x
 
 clean: ## remove build output
 	rm -rf bin
