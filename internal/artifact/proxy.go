@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/posml/posml"
 )
@@ -31,7 +33,9 @@ const mpuUnsupported = "Multipart upload is not supported for the current artifa
 //	PUT    artifacts/<path>           upload the body, streamed → {}
 //	DELETE artifacts/<path>           delete a file or a directory tree → {}
 //	GET    artifacts?path=<dir>       list → {"files":[{"path","is_dir","file_size"}]}
-//	POST   mpu/{create,complete,abort}/<path>  501 NOT_IMPLEMENTED: clients fall back to PUT
+//	POST   mpu/{create,complete,abort}/<dir>  multipart upload of <dir>/<base name of "path">
+//	                                  if store is a MultipartStore, else 501
+//	                                  NOT_IMPLEMENTED: clients fall back to PUT
 //	GET    presigned/<path>           501 NOT_IMPLEMENTED
 //
 // Paths are checked with CleanPath; a path that is refused gets 400
@@ -102,9 +106,13 @@ func (h *proxy) serve(w http.ResponseWriter, r *http.Request) error {
 		if err := allow(w, r, http.MethodPost); err != nil {
 			return err
 		}
-		_, sub, _ := strings.Cut(strings.TrimPrefix(rest, "mpu/"), "/")
-		if _, err := filePath(sub); err != nil {
+		op, sub, _ := strings.Cut(strings.TrimPrefix(rest, "mpu/"), "/")
+		dir, err := filePath(sub)
+		if err != nil {
 			return err
+		}
+		if mpu, ok := h.store.(MultipartStore); ok {
+			return h.multipart(w, r, mpu, op, dir)
 		}
 		return &apiError{http.StatusNotImplemented, "NOT_IMPLEMENTED", mpuUnsupported}
 	case strings.HasPrefix(rest, "presigned/"):
@@ -184,13 +192,32 @@ func (h *proxy) download(w http.ResponseWriter, r *http.Request, p string) error
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	// Copying an *os.File lets net/http use sendfile.
-	if n, err := io.Copy(w, rc); err != nil {
+	if n, err := copyBody(w, rc); err != nil {
 		// Too late for an error response; the client sees a short body.
 		h.log.DebugContext(r.Context(), "artifact download interrupted",
 			"path", p, "bytes", n, "err", err)
 	}
 	return nil
+}
+
+// downloadBufSize is the buffer a download from a store other than a local
+// file is copied through: larger than io.Copy's 32 KiB, to cut the number
+// of writes to the connection.
+const downloadBufSize = 256 << 10
+
+var downloadBufs = sync.Pool{New: func() any { b := make([]byte, downloadBufSize); return &b }}
+
+// copyBody copies a download to w: an *os.File through io.Copy, which lets
+// net/http use sendfile, anything else (an S3 object) through a pooled
+// buffer of downloadBufSize.
+func copyBody(w io.Writer, rc io.Reader) (int64, error) {
+	if _, ok := rc.(*os.File); ok {
+		return io.Copy(w, rc)
+	}
+	buf := downloadBufs.Get().(*[]byte)
+	defer downloadBufs.Put(buf)
+	// The wrapper hides w's ReadFrom, which would copy through 32 KiB.
+	return io.CopyBuffer(struct{ io.Writer }{w}, rc, *buf)
 }
 
 // upload streams the request body into the file at p.

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -74,6 +78,13 @@ nothing: runs start only by hand. Every run has posml's Python SDK
 (workbenchPy, posml) on its PYTHONPATH. At start, the runs a crashed server left
 running are failed ("server restarted") and retried if attempts remain.
 
+Several servers (replicas) may share one PostgreSQL database (not SQLite):
+each fire starts once, a queued run starts on one replica, and each running
+attempt holds a lease its replica renews; when a replica dies, another one
+fails its attempts ("replica lost") after --lease-timeout (60s) and retries
+them. /health answers 503 until the database answers with the current
+schema. The server refuses a schema newer than it knows (see posml migrate).
+
 Each setting comes from its flag, else its environment variable, else the
 default: --addr (POSML_ADDR, 127.0.0.1:5000), --data-dir (POSML_DATA_DIR,
 ./posml-data), --db (POSML_DB, SQLite in the data directory),
@@ -117,7 +128,7 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&addr, "addr", defaultServerAddr, "listen address (env POSML_ADDR)")
 	f.StringVar(&dataDir, "data-dir", defaultDataDir, "directory for the SQLite database and artifacts (env POSML_DATA_DIR)")
 	f.StringVar(&db, "db", "", "database URL: sqlite:///relative.db, sqlite:////absolute.db or postgres://... (env POSML_DB; default SQLite in the data directory)")
-	f.StringVar(&artifacts, "artifacts-destination", "", "directory where proxied artifacts are stored (env POSML_ARTIFACTS_DESTINATION; default <data-dir>/artifacts)")
+	f.StringVar(&artifacts, "artifacts-destination", "", "directory, or s3://bucket/prefix, where proxied artifacts are stored (env POSML_ARTIFACTS_DESTINATION; default <data-dir>/artifacts; S3 settings from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, MLFLOW_S3_ENDPOINT_URL)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env POSML_LOG_LEVEL)")
 	addNativeFlags(c)
 	addEngineFlags(c)
@@ -132,11 +143,14 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer func() { err = errors.Join(err, store.Close()) }()
-	art, err := artifact.OpenLocal(artifact.LocalConfig{Dir: cfg.ArtifactsDir})
+	if err := store.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	art, closeArt, err := openArtifacts(ctx, e, cfg.ArtifactsDir)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, art.Close()) }()
+	defer func() { err = errors.Join(err, closeArt()) }()
 	log.Info("posml server starting", "version", version, "db", redactURL(cfg.DB), "dialect", store.Dialect(), "artifacts", cfg.ArtifactsDir)
 	var eng *engine
 	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
@@ -146,7 +160,12 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	if cfg.Engine.SDKDir, err = pythonsdk.Install(filepath.Join(cfg.DataDir, "sdk")); err != nil {
 		return fmt.Errorf("install the python sdk: %w", err)
 	}
+	replica := newReplica(cfg.Engine)
+	cfg.Engine.ReplicaID = replica.ID
+	log = log.With("replica", replica.ID)
+	defer func() { err = errors.Join(err, store.RemoveReplica(context.WithoutCancel(ctx), replica.ID)) }()
 	eng = newEngine(store, cfg.Engine, runner.Deps{
+		Leases:   replicaLeases{store, replica},           // heartbeat and attempt leases of this replica
 		Tokens:   auth.New(store, auth.Config{}),          // MLFLOW_TRACKING_TOKEN of each run
 		Promoter: promotion.New(store, nat.Notifier, log), // champion/challenger after a train run succeeds
 	}, trackingURL(cfg.Addr), nat.RunEnded, log)
@@ -162,6 +181,8 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		Native:    nat.Handler,
 		UI:        web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{Log: log}),
 		Log:       log,
+		Ready:     func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
+		Gauges:    func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },
 	})
 	return srv.Run(ctx)
 }
@@ -198,6 +219,10 @@ type engineConfig struct {
 	RunsDir     string // checkouts and logs of runs
 	ReposDir    string // the project registry's bare clones
 	NoScheduler bool   // runs only start by hand (API, CLI)
+	// ReplicaID names this server among the replicas sharing a
+	// PostgreSQL database (default: host name and a random suffix).
+	ReplicaID    string
+	LeaseTimeout time.Duration // of running attempts (runner.Config)
 }
 
 // addEngineFlags adds the flags of engineConfig to `posml server`.
@@ -207,6 +232,8 @@ func addEngineFlags(c *cobra.Command) {
 	f.Int("max-parallel", 2, "pipeline processes running at once, over all projects (env POSML_MAX_PARALLEL)")
 	f.String("runs-dir", "", "directory of the runs' checkouts and logs (env POSML_RUNS_DIR; default <data-dir>/runs)")
 	f.Bool("no-scheduler", false, "do not fire schedules: runs start only by hand (API, CLI); queued runs still execute")
+	f.String("replica-id", "", "name of this server among the replicas sharing a PostgreSQL database; keep it across restarts to recover its runs at once (env POSML_REPLICA_ID; default: host name and a random suffix)")
+	f.Duration("lease-timeout", runner.DefaultLeaseTimeout, "a running attempt whose server stopped renewing its lease this long is failed and retried by another replica (env POSML_LEASE_TIMEOUT)")
 }
 
 // resolve fills ec from the flags of addEngineFlags, the environment and
@@ -247,7 +274,61 @@ func (ec *engineConfig) resolve(cmd *cobra.Command, e *env, dataDir string) erro
 	}
 	ec.ReposDir = filepath.Join(dataDir, "repos") // where newNative's registry clones
 	ec.NoScheduler, _ = f.GetBool("no-scheduler")
+	ec.ReplicaID, _ = f.GetString("replica-id")
+	if ec.ReplicaID == "" {
+		ec.ReplicaID = e.getenv("POSML_REPLICA_ID")
+	}
+	ec.LeaseTimeout, _ = f.GetDuration("lease-timeout")
+	if v := e.getenv("POSML_LEASE_TIMEOUT"); v != "" && !f.Changed("lease-timeout") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return &usageError{fmt.Errorf("POSML_LEASE_TIMEOUT=%q: want a duration such as 60s", v)}
+		}
+		ec.LeaseTimeout = d
+	}
+	if ec.LeaseTimeout < 300*time.Millisecond {
+		return &usageError{fmt.Errorf("--lease-timeout must be at least 300ms, not %s", ec.LeaseTimeout)}
+	}
 	return nil
+}
+
+// newReplica describes this server to the other replicas.
+func newReplica(ec engineConfig) sqlstore.Replica {
+	host, _ := os.Hostname()
+	r := sqlstore.Replica{ID: ec.ReplicaID, Host: host, PID: os.Getpid(), Version: version, StartedAt: time.Now(), LeaseTimeout: ec.LeaseTimeout}
+	if r.ID == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		r.ID = cmp.Or(host, "posml") + "-" + hex.EncodeToString(b[:])
+	}
+	return r
+}
+
+// replicaLeases is the store as runner.Leases, bound to this replica.
+type replicaLeases struct {
+	*sqlstore.Store
+	r sqlstore.Replica
+}
+
+func (l replicaLeases) Beat(ctx context.Context, now time.Time) error {
+	return l.HeartbeatReplica(ctx, l.r, now)
+}
+
+// replicaGauges are the scheduler's and the replicas' gauges of /metrics.
+func replicaGauges(ctx context.Context, store *sqlstore.Store, log *slog.Logger) []server.Gauge {
+	now := time.Now()
+	lag, err1 := store.SchedulerLag(ctx, now)
+	leases, err2 := store.LeasesActive(ctx, now)
+	alive, err3 := store.ReplicasAlive(ctx, now)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		log.Error("metrics: replica gauges", "err", err)
+		return nil
+	}
+	return []server.Gauge{
+		{Name: "posml_scheduler_lag_seconds", Help: "Now minus the oldest due fire no scheduler has claimed yet.", Value: lag.Seconds()},
+		{Name: "posml_leases_active", Help: "Running pipeline attempts whose lease is live.", Value: float64(leases)},
+		{Name: "posml_replicas_alive", Help: "Servers whose heartbeat is younger than their lease timeout.", Value: float64(alive)},
+	}
 }
 
 // trackingURL is the URL runs reach this server at: its listen address,
@@ -281,13 +362,19 @@ func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, tracki
 	if !cfg.PythonGiven {
 		deps.Envs = &pyenv.Cache{Dir: cfg.EnvsDir, Base: cfg.Python}
 	}
+	if store.Dialect() == "postgres" {
+		deps.Logs = store // any replica serves any run's log
+	}
 	eng.pool = runner.New(deps, runner.Config{
-		RunsDir:     cfg.RunsDir,
-		Python:      cfg.Python,
-		MaxParallel: cfg.MaxParallel,
-		TrackingURI: trackingURI,
-		SDKDir:      cfg.SDKDir,
-		EndedFunc:   onEnd,
+		ReplicaID:    cfg.ReplicaID,
+		LeaseTimeout: cfg.LeaseTimeout,
+		Shared:       store.Dialect() == "postgres", // SQLite: one server only
+		RunsDir:      cfg.RunsDir,
+		Python:       cfg.Python,
+		MaxParallel:  cfg.MaxParallel,
+		TrackingURI:  trackingURI,
+		SDKDir:       cfg.SDKDir,
+		EndedFunc:    onEnd,
 	}, log)
 	if !cfg.NoScheduler {
 		eng.sched = scheduler.New(store, scheduler.Config{FiredFunc: func(pipeline.Run) { eng.pool.Wake() }}, log)
@@ -338,4 +425,40 @@ func (eng *engine) start(ctx context.Context, fail context.CancelFunc) (done fun
 		}
 		return err
 	}
+}
+
+// openArtifacts opens the artifact store at dest: a directory, or
+// s3://bucket/prefix with the settings MLflow's S3 artifact repository reads
+// from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION, MLFLOW_S3_ENDPOINT_URL
+// for MinIO and other S3-compatible servers).
+func openArtifacts(ctx context.Context, e *env, dest string) (artifact.Store, func() error, error) {
+	if !strings.HasPrefix(dest, "s3://") {
+		l, err := artifact.OpenLocal(artifact.LocalConfig{Dir: dest})
+		if err != nil {
+			return nil, nil, err
+		}
+		return l, l.Close, nil
+	}
+	bucket, prefix, err := artifact.ParseS3URI(dest)
+	if err != nil {
+		return nil, nil, &usageError{fmt.Errorf("--artifacts-destination: %w", err)}
+	}
+	region := e.getenv("AWS_REGION")
+	if region == "" {
+		region = e.getenv("AWS_DEFAULT_REGION")
+	}
+	s, err := artifact.OpenS3(ctx, artifact.S3Config{
+		Bucket:          bucket,
+		Prefix:          prefix,
+		Endpoint:        e.getenv("MLFLOW_S3_ENDPOINT_URL"),
+		Region:          region,
+		AccessKeyID:     e.getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: e.getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    e.getenv("AWS_SESSION_TOKEN"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() error { return nil }, nil
 }

@@ -131,18 +131,26 @@ func TestUploadErrors(t *testing.T) {
 	for _, tc := range []struct{ id, name, body, want string }{
 		{"bad id!", "a.csv", "a\n1\n", "mart id"},
 		{"m", "a.txt", "a\n1\n", "NAME.csv"},
+		{"m", "a.csv", "a\n1\n", "refresh_schedule"},
 		{"m", "a.csv", "", "header"},
 		{"m", "a.csv", "a,a\n1,2\n", "distinct"},
 		{"m", "a.csv", "a,b\n1\n", "wrong number of fields"},
 		{"m", "a.parquet", "not parquet", "Parquet"},
 	} {
-		_, _, _, err := svc.Upload(ctx, tc.id, tc.name, "", strings.NewReader(tc.body))
+		sched := ""
+		if tc.want == "refresh_schedule" {
+			sched = "@sometimes"
+		}
+		_, _, _, err := svc.Upload(ctx, tc.id, tc.name, sched, strings.NewReader(tc.body))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Upload(%q, %q, %q) = %v; want an error with %q", tc.id, tc.name, tc.body, err, tc.want)
 		}
 	}
 	if ms, _ := svc.List(ctx); len(ms) != 0 {
 		t.Errorf("failed uploads left marts: %+v", ms)
+	}
+	if m, _, _, err := svc.Upload(ctx, "sp", "my data (1).csv", "", strings.NewReader("a\n1\n")); err != nil || m.File != "my_data__1_.csv" {
+		t.Errorf("upload of a name with spaces = %+v, %v", m, err)
 	}
 }
 
@@ -403,5 +411,58 @@ func TestEmptyMart(t *testing.T) {
 	}
 	if got := csvOf(t, svc, snap); got != "a,b\n" {
 		t.Errorf("CSV %q", got)
+	}
+}
+
+// Concurrent refreshes of one mart get distinct versions, each file
+// holding its own content.
+func TestConcurrentUploads(t *testing.T) {
+	stores := map[string]func(t *testing.T) datamart.Store{"sqlite": func(t *testing.T) datamart.Store { return openStore(t) }}
+	if os.Getenv("POSML_TEST_POSTGRES_URL") != "" {
+		stores["postgres"] = func(t *testing.T) datamart.Store {
+			dsn, _ := postgresURL(t)
+			s, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: dsn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			svc, _ := newService(t, open(t))
+			if _, _, _, err := svc.Upload(ctx, "m", "m.csv", "", strings.NewReader("x\n0\n")); err != nil {
+				t.Fatal(err)
+			}
+			const n = 6
+			errs := make(chan error, n)
+			for i := 1; i <= n; i++ {
+				go func() {
+					_, _, _, err := svc.Upload(ctx, "m", "m.csv", "", strings.NewReader("x\n"+strings.Repeat("1\n", i)))
+					errs <- err
+				}()
+			}
+			for range n {
+				if err := <-errs; err != nil && posml.KindOf(err) != posml.KindConflict {
+					t.Errorf("concurrent upload: %v", err)
+				}
+			}
+			_, snaps, err := svc.Get(ctx, "m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for i, s := range snaps {
+				if s.Version != len(snaps)-i || seen[s.Digest] {
+					t.Errorf("snapshots %+v", snaps)
+				}
+				seen[s.Digest] = true
+				if got := csvOf(t, svc, s); strings.Count(got, "\n")-1 != int(s.Rows) {
+					t.Errorf("version %d: %d rows recorded, file %q", s.Version, s.Rows, got)
+				}
+			}
+		})
 	}
 }

@@ -186,9 +186,12 @@ func (s *Service) Upload(ctx context.Context, id, name, refreshSchedule string, 
 	if err := ValidID("mart id", id); err != nil {
 		return Mart{}, Snapshot{}, false, err
 	}
-	name = filepath.Base(name)
+	name = safeName(filepath.Base(name))
 	if _, err := formatOf(name); err != nil || !idRE.MatchString(name) {
-		return Mart{}, Snapshot{}, false, invalid("uploaded file name " + strconv.Quote(name) + ": want NAME.csv or NAME.parquet (letters, digits, '_', '.', '-')")
+		return Mart{}, Snapshot{}, false, invalid("uploaded file name " + strconv.Quote(name) + ": want NAME.csv or NAME.parquet")
+	}
+	if _, err := ParseSchedule(refreshSchedule); err != nil {
+		return Mart{}, Snapshot{}, false, err
 	}
 	m, err := s.store.Mart(ctx, id)
 	isNew := errors.Is(err, posml.ErrNotFound)
@@ -254,6 +257,17 @@ func (s *Service) Upload(ctx context.Context, id, name, refreshSchedule string, 
 		os.Remove(filepath.Join(dir, old))
 	}
 	return m, snap, created, nil
+}
+
+// safeName replaces the characters of a file name that are not letters,
+// digits, '_', '.' or '-' with '_'.
+func safeName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (r == '_' || r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // Refresh materialises a mart now. It returns the latest snapshot and

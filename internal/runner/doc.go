@@ -24,11 +24,19 @@
 // logs/<run id>/trigger-conf.json a trigger run's conf, shim/ the trigger
 // shim, home/ the runs' HOME.
 //
-// Recovery assumes one server executes runs on a database: attempts left
-// running by another live server would be taken for a crashed one's (the
-// next step is a lease per attempt, renewed by its server). Claims are
-// already safe with several servers: Store.StartAttempt checks
-// max_active_runs under a lock of the pipeline's row.
+// Several servers (replicas) may execute runs on one PostgreSQL database
+// (Config.Shared, Deps.Leases). A queued run is claimed by one of them
+// (Store.StartAttempt moves it from queued under a lock of the pipeline's
+// row, which also keeps max_active_runs exact). Each running attempt
+// carries a lease that its replica renews every LeaseTimeout/3; Recover
+// at start touches only this replica's own leftovers, and every second
+// each replica takes over the attempts whose lease expired (exactly one
+// replica gets each) and recovers them like a crash ("replica lost"). A
+// replica that finds an attempt's lease taken over stops its process.
+// With Deps.Logs the attempts' logs are copied to the database as they
+// grow, so that Follow serves them on any replica. Without Config.Shared
+// (SQLite) the server is the only one: every running attempt found at
+// start is its leftover.
 //
 // For the REST API and the CLI, a Pool offers Enqueue, Cancel, Retry and
 // Follow (live logs). Run tokens (TokenIssuer), promotion (Promoter) and

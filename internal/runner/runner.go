@@ -73,9 +73,24 @@ type Envs interface {
 	Ensure(ctx context.Context, requirements []byte) (pyenv.Env, error)
 }
 
+// Leases is what the runner needs to share the database with other
+// replicas (*sqlstore.Store, bound to this replica for Beat): each running
+// attempt carries a lease that the replica executing it renews; an
+// attempt whose lease expired is taken over by one replica, which recovers
+// it.
+type Leases interface {
+	// Beat records that this replica is alive at now.
+	Beat(ctx context.Context, now time.Time) error
+	RenewLeases(ctx context.Context, replica string, attempts map[pipeline.RunID]int, until time.Time) (map[pipeline.RunID]int, error)
+	TakeOverExpired(ctx context.Context, replica string, now, until time.Time, timeout time.Duration, limit int) ([]pipeline.Attempt, error)
+	ReplicaAttempts(ctx context.Context, replica string) ([]pipeline.Attempt, error)
+}
+
 // Deps are the runner's collaborators. Store, Backend and Source are
 // required; Tokens, Promoter and Envs may be nil (no token; no promotion;
-// every run uses Config.Python as it is).
+// every run uses Config.Python as it is); Leases nil: no leases, this
+// server is the only one executing runs on the database; Logs nil: logs
+// are served from this server's files only.
 type Deps struct {
 	Store    Store
 	Backend  Backend
@@ -83,6 +98,10 @@ type Deps struct {
 	Tokens   TokenIssuer
 	Promoter Promoter
 	Envs     Envs
+	Leases   Leases
+	// Logs, when set, gets a copy of each attempt's log as it grows, and
+	// serves the logs of attempts that ran on other replicas.
+	Logs LogStore
 }
 
 // Config configures a Pool.
@@ -111,6 +130,18 @@ type Config struct {
 	PollInterval time.Duration
 	// KeepWorkDirs keeps the checkouts of ended runs (else removed).
 	KeepWorkDirs bool
+	// ReplicaID names this server among the replicas sharing the database
+	// (with Deps.Leases).
+	ReplicaID string
+	// LeaseTimeout is how long an attempt's lease lasts without renewal
+	// (default 60s); leases are renewed every LeaseTimeout/3. After it, an
+	// attempt of a replica that stopped renewing is recovered elsewhere.
+	LeaseTimeout time.Duration
+	// Shared: other replicas may execute runs on the same database. At
+	// start, Recover then only touches this replica's own attempts (and
+	// expired leases); else every running attempt is a leftover of this
+	// server.
+	Shared bool
 	// EndedFunc is called after a run reaches a terminal state (notifications).
 	// It must not block.
 	EndedFunc func(pipeline.Run)
@@ -118,6 +149,9 @@ type Config struct {
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
 }
+
+// DefaultLeaseTimeout is Config.LeaseTimeout's default.
+const DefaultLeaseTimeout = 60 * time.Second
 
 // Pool executes queued runs. Its methods may be called concurrently.
 type Pool struct {
@@ -162,6 +196,9 @@ func New(d Deps, cfg Config, log *slog.Logger) *Pool {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
+	if cfg.LeaseTimeout <= 0 {
+		cfg.LeaseTimeout = DefaultLeaseTimeout
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -189,8 +226,24 @@ func (p *Pool) Wake() {
 // with that attempt given back, to start at the next start) and waits for
 // them.
 func (p *Pool) Run(ctx context.Context) error {
+	if p.d.Leases != nil {
+		if err := p.d.Leases.Beat(ctx, p.cfg.Now()); err != nil {
+			return fmt.Errorf("runner: heartbeat: %w", err)
+		}
+	}
 	if err := p.Recover(ctx); err != nil {
 		return fmt.Errorf("runner: recover: %w", err)
+	}
+	if p.d.Leases != nil {
+		// The leases are kept until the attempts stopped on the way out
+		// have recorded their end.
+		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { // waited for by the deferred function
+			defer close(done)
+			p.keepLeases(lctx)
+		}()
+		defer func() { stop(); <-done }()
 	}
 	defer p.wg.Wait()
 	defer p.stopAll()
@@ -224,6 +277,7 @@ func (p *Pool) stopAll() {
 
 var (
 	errServerStopped = errors.New("server stopped")
+	errLeaseLost     = errors.New("lease lost")
 	errCanceled      = errors.New("canceled")
 )
 
@@ -269,6 +323,13 @@ func (p *Pool) dispatch(ctx context.Context) error {
 			full[key{r.ProjectID, r.Pipeline}] = true
 			continue
 		}
+		if p.d.Leases != nil {
+			// The first lease; keepLeases renews it (and retries it
+			// after an error: till then it counts from the start).
+			if _, err := p.d.Leases.RenewLeases(ctx, p.cfg.ReplicaID, map[pipeline.RunID]int{a.RunID: a.N}, now.Add(p.cfg.LeaseTimeout)); err != nil {
+				p.log.Error("runner: lease attempt", "run_id", a.RunID, "attempt", a.N, "err", err)
+			}
+		}
 		p.start(ctx, run, a, slot)
 	}
 	return nil
@@ -283,6 +344,14 @@ func (p *Pool) start(ctx context.Context, run pipeline.Run, a pipeline.Attempt, 
 	p.wg.Add(1)
 	go func() { // Run waits for it (p.wg)
 		defer p.wg.Done()
+		if p.d.Logs != nil && a.LogPath != "" {
+			stop, shipped := make(chan struct{}), make(chan struct{})
+			go func() { // waited for below
+				defer close(shipped)
+				p.shipLog(run.ID, a.N, a.LogPath, stop)
+			}()
+			defer func() { close(stop); <-shipped }() // before p.wg.Done
+		}
 		p.attempt(actx, run, a)
 		cancel(nil)
 		p.mu.Lock()
@@ -337,6 +406,13 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 	var notBefore time.Time
 	if reason == "" {
 		reason = o.err
+	}
+	if o.err == errLeaseLost.Error() {
+		// Another replica took the attempt over (this one failed to
+		// renew its lease in time) and records its end.
+		p.log.Warn("attempt abandoned: lease lost", "run_id", run.ID, "attempt", a.N)
+		p.note(a.LogPath, fmt.Sprintf("attempt %d stopped: this server lost its lease on it; another replica recovers the run", a.N))
+		return
 	}
 	switch {
 	case o.err == errServerStopped.Error():
@@ -528,6 +604,13 @@ func (p *Pool) Follow(ctx context.Context, id pipeline.RunID, n int, from int64)
 		return p.tail(ctx, id, n, atts[n-1].LogPath, from)
 	}
 	f, err := os.Open(atts[n-1].LogPath)
+	if p.d.Logs != nil && (err != nil || atts[n-1].State == pipeline.Running) {
+		// It runs, or ran, on another replica: its copy in the database.
+		if f != nil {
+			f.Close()
+		}
+		return p.followStored(ctx, id, n, from), nil
+	}
 	if err != nil {
 		return nil, &posml.Error{Kind: posml.KindNotFound, Msg: "log of attempt " + strconv.Itoa(n) + " not found", Err: err}
 	}

@@ -52,14 +52,14 @@ func (p *Pool) prepareFailed(ctx context.Context, a pipeline.Attempt, err error)
 	return outcome{state: pipeline.Failed, exitCode: -1, err: err.Error()}
 }
 
-// stopped is the outcome of an attempt whose context ended: canceled, or
-// the server stopping.
+// stopped is the outcome of an attempt whose context ended: canceled, the
+// server stopping, or its lease lost to another replica.
 func (p *Pool) stopped(ctx context.Context) (outcome, bool) {
 	if ctx.Err() == nil {
 		return outcome{}, false
 	}
-	if errors.Is(context.Cause(ctx), errServerStopped) {
-		return outcome{state: pipeline.Failed, exitCode: -1, err: errServerStopped.Error()}, true
+	if cause := context.Cause(ctx); errors.Is(cause, errServerStopped) || errors.Is(cause, errLeaseLost) {
+		return outcome{state: pipeline.Failed, exitCode: -1, err: cause.Error()}, true
 	}
 	return outcome{state: pipeline.Canceled, exitCode: -1, err: "canceled"}, true
 }

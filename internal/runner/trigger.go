@@ -219,7 +219,7 @@ func (p *Pool) waitChild(ctx context.Context, run pipeline.Run, a pipeline.Attem
 		}
 		select {
 		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), errServerStopped) {
+			if cause := context.Cause(ctx); errors.Is(cause, errServerStopped) || errors.Is(cause, errLeaseLost) {
 				stop()
 				so, _ := p.stopped(ctx)
 				return so

@@ -61,11 +61,14 @@ func (m *metrics) observe(route string, code int, d time.Duration) {
 	h.count++
 }
 
-// ServeHTTP writes the metrics.
-func (m *metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+// serve writes the metrics, then gauges.
+func (m *metrics) serve(w http.ResponseWriter, gauges []Gauge) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	bw := bufio.NewWriter(w)
 	m.write(bw)
+	for _, g := range gauges {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", g.Name, g.Help, g.Name, g.Name, strconv.FormatFloat(g.Value, 'g', -1, 64))
+	}
 	bw.Flush()
 }
 

@@ -34,6 +34,18 @@ type Config struct {
 	Log *slog.Logger
 	// ShutdownTimeout bounds the graceful shutdown (default 10 s).
 	ShutdownTimeout time.Duration
+	// Ready reports whether the server can serve (the database answers,
+	// its schema is current): /health answers 503 with its error, else
+	// 200 "OK". Nil: always ready.
+	Ready func(ctx context.Context) error
+	// Gauges are added to /metrics at each scrape; nil adds none.
+	Gauges func(ctx context.Context) []Gauge
+}
+
+// Gauge is one sample of a gauge metric for /metrics.
+type Gauge struct {
+	Name, Help string
+	Value      float64
 }
 
 // Server is posml's HTTP server.
@@ -60,15 +72,31 @@ func New(cfg Config) *Server {
 // routes is the top-level route table.
 func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+	m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if s.cfg.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			if err := s.cfg.Ready(ctx); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "not ready: %v", err)
+				return
+			}
+		}
 		fmt.Fprint(w, "OK")
 	})
 	m.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, s.cfg.Version)
 	})
-	m.Handle("GET /metrics", s.metrics)
+	m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		var gauges []Gauge
+		if s.cfg.Gauges != nil {
+			gauges = s.cfg.Gauges(r.Context())
+		}
+		s.metrics.serve(w, gauges)
+	})
 	tracking := s.cfg.Tracking
 	if tracking == nil {
 		tracking = http.HandlerFunc(mlflowapi.NotFound)

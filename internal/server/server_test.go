@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -101,5 +102,39 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/health"); err == nil {
 		t.Fatal("server still answers after shutdown")
+	}
+}
+
+func TestHealthNotReady(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ready error
+		code  int
+		want  string
+	}{
+		{"ready", nil, 200, "OK"},
+		{"schema newer", errors.New("the database schema is at version 70"), 503, "not ready: the database schema is at version 70"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{Ready: func(context.Context) error { return tc.ready }})
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+			if rec.Code != tc.code || rec.Body.String() != tc.want {
+				t.Errorf("GET /health = %d %q; want %d %q", rec.Code, rec.Body.String(), tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestMetricsGauges(t *testing.T) {
+	s := New(Config{Gauges: func(context.Context) []Gauge {
+		return []Gauge{{Name: "posml_leases_active", Help: "Running attempts with a live lease.", Value: 3}, {Name: "posml_scheduler_lag_seconds", Help: "Lag.", Value: 0.25}}
+	}})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"# TYPE posml_leases_active gauge\nposml_leases_active 3\n", "posml_scheduler_lag_seconds 0.25\n"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, rec.Body.String())
+		}
 	}
 }
