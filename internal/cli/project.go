@@ -431,6 +431,8 @@ type nativeConfig struct {
 	PollInterval  time.Duration
 	WebhookSecret string
 	NotifyURLs    []string
+	// Marts serves /api/posml/marts and /api/posml/sources; nil: not served.
+	Marts *restapi.MartsConfig
 	// WakeFunc nudges the engine when the API queues a run or asks for a
 	// cancel, and when a commit becomes active or a project is resumed;
 	// nil: the scheduler and runner find them at their next poll.
@@ -456,6 +458,7 @@ func newNative(store *sqlstore.Store, cfg nativeConfig, log *slog.Logger) *nativ
 		Handler: restapi.Handler(restapi.Config{
 			Projects: svc, Runs: store, WebhookSecret: cfg.WebhookSecret, Log: log, WakeFunc: cfg.WakeFunc,
 			OutputsFunc: store.RunOutputs, DecisionsFunc: store.PromotionDecisionsOfRun,
+			Marts: cfg.Marts,
 		}),
 	}
 }

@@ -154,8 +154,19 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	log.Info("posml server starting", "version", version, "db", redactURL(cfg.DB), "dialect", store.Dialect(), "artifacts", cfg.ArtifactsDir)
 	var eng *engine
 	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
+	marts, martsAPI := newMartServer(store, cfg.DataDir, log)
+	cfg.Native.Marts = martsAPI
 	nat := newNative(store, cfg.Native, log)
-	defer nat.start(ctx)() // the poll loop and the notifier stop with ctx
+	// The background loops stop with ctx; when the server returns early
+	// (say, its port is taken) ctx is canceled here first, so the deferred
+	// waits below never block.
+	ctx, stopLoops := context.WithCancel(ctx)
+	defer stopLoops()
+	natWait := nat.start(ctx) // the poll loop and the notifier
+	defer func() { stopLoops(); natWait() }()
+	martsDone := make(chan struct{})
+	go func() { defer close(martsDone); _ = marts.Run(ctx, martRefreshInterval) }() // refresh schedules; waited for below
+	defer func() { stopLoops(); <-martsDone }()
 	// The Python SDK (workbenchPy, posml) goes on every run's PYTHONPATH.
 	if cfg.Engine.SDKDir, err = pythonsdk.Install(filepath.Join(cfg.DataDir, "sdk")); err != nil {
 		return fmt.Errorf("install the python sdk: %w", err)
@@ -176,8 +187,12 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	srv := server.New(server.Config{
 		Addr:      cfg.Addr,
 		Version:   version,
-		Tracking:  mlflowapi.Handler(store, art, log),
-		Artifacts: artifact.Handler(art, log),
+		// The tracking store attaches a pipeline run's mart reads to the MLflow
+		// runs its token creates.
+		Tracking: mlflowapi.Handler(martLineageStore{store, marts}, art, log),
+		// Run tokens may write only their own project's artifacts.
+		Artifacts: mlflowapi.WithAuth(artifact.Handler(art, log), mlflowapi.AuthConfig{
+			Tokens: auth.New(store, auth.Config{}), Lineage: store, Store: store, Log: log}),
 		Native:    nat.Handler,
 		UI:        web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{Log: log}),
 		Log:       log,

@@ -589,3 +589,33 @@ print("second attempt")
 		t.Errorf("attempt 1 log:\n%s", b)
 	}
 }
+
+// TestServerPortTaken: a server whose address is taken fails at once with
+// the reason, instead of hanging in its background loops.
+func TestServerPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	getenv := func(k string) string {
+		if k == "POSML_PYTHON" {
+			return testPython()
+		}
+		return ""
+	}
+	start := time.Now()
+	err = Run(ctx, []string{"server", "--addr", ln.Addr().String(), "--data-dir", t.TempDir(), "--no-scheduler"}, strings.NewReader(""), &out, &errOut, getenv)
+	if err == nil {
+		t.Fatal("server on a taken port returned no error")
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("server on a taken port hung until the test's deadline (%v)", time.Since(start))
+	}
+	if !strings.Contains(errOut.String()+err.Error(), "address already in use") {
+		t.Errorf("error %v / stderr %q does not say the address is in use", err, errOut.String())
+	}
+}
