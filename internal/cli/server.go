@@ -185,19 +185,19 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	engineDone := eng.start(ctx, stopEngine) // an engine failure stops the server too
 	defer func() { err = errors.Join(err, engineDone()) }()
 	srv := server.New(server.Config{
-		Addr:      cfg.Addr,
-		Version:   version,
+		Addr:    cfg.Addr,
+		Version: version,
 		// The tracking store attaches a pipeline run's mart reads to the MLflow
 		// runs its token creates.
 		Tracking: mlflowapi.Handler(martLineageStore{store, marts}, art, log),
 		// Run tokens may write only their own project's artifacts.
 		Artifacts: mlflowapi.WithAuth(artifact.Handler(art, log), mlflowapi.AuthConfig{
 			Tokens: auth.New(store, auth.Config{}), Lineage: store, Store: store, Log: log}),
-		Native:    nat.Handler,
-		UI:        web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{Log: log}),
-		Log:       log,
-		Ready:     func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
-		Gauges:    func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },
+		Native: nat.Handler,
+		UI:     web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{Log: log}),
+		Log:    log,
+		Ready:  func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
+		Gauges: func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },
 	})
 	return srv.Run(ctx)
 }
