@@ -302,4 +302,50 @@ print("second attempt")
 	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 {
 		t.Errorf("the script ran %d times; want 2 (one per attempt):\n%s", len(lines), b)
 	}
+	// A survivor's metrics: two replicas alive once the dead one's
+	// heartbeat is older than its lease timeout; nothing running.
+	for data, addr := range addrs {
+		if data == victim {
+			continue
+		}
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"\nposml_replicas_alive 2\n", "\nposml_leases_active 0\n", "\nposml_scheduler_lag_seconds "} {
+			if !strings.Contains(string(m), want) {
+				t.Errorf("/metrics of %s lacks %q", data, strings.TrimSpace(want))
+			}
+		}
+		break
+	}
+}
+
+// TestSecondSQLiteServerRefused: a server refuses a SQLite database that
+// another live server on this machine uses.
+func TestSecondSQLiteServerRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:///" + filepath.Join(dir, "posml.db")
+	st, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := exec.Command("sleep", "30") // stands for the other server's process
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
+	host, _ := os.Hostname()
+	r := sqlstore.Replica{ID: "first", Host: host, PID: other.Process.Pid, StartedAt: time.Now(), LeaseTimeout: time.Minute}
+	if err := st.HeartbeatReplica(context.Background(), r, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var stderr syncBuffer
+	err = Run(context.Background(), []string{"server", "--db", db, "--data-dir", dir, "--addr", freeAddr(t)}, strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
+	if want := "another posml server (pid " + strconv.Itoa(other.Process.Pid) + ", replica first) uses this SQLite database"; err == nil || !strings.Contains(stderr.String(), want) {
+		t.Errorf("posml server = %v; stderr %q; want %q", err, stderr.String(), want)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,6 +110,11 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 				Addr:    pick("addr", "POSML_ADDR", defaultServerAddr),
 				DataDir: pick("data-dir", "POSML_DATA_DIR", defaultDataDir),
 			}
+			// Runs execute in their own work dirs: every path handed to them
+			// (the SDK on PYTHONPATH, logs, virtualenvs) must be absolute.
+			if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+				cfg.DataDir = abs
+			}
 			cfg.DB = pick("db", "POSML_DB", "sqlite:///"+filepath.Join(cfg.DataDir, "posml.db"))
 			cfg.ArtifactsDir = pick("artifacts-destination", "POSML_ARTIFACTS_DESTINATION", filepath.Join(cfg.DataDir, "artifacts"))
 			if err := cfg.LogLevel.UnmarshalText([]byte(pick("log-level", "POSML_LOG_LEVEL", "info"))); err != nil {
@@ -165,7 +171,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	natWait := nat.start(ctx) // the poll loop and the notifier
 	defer func() { stopLoops(); natWait() }()
 	martsDone := make(chan struct{})
-	go func() { defer close(martsDone); _ = marts.Run(ctx, martRefreshInterval) }() // refresh schedules; waited for below
+	go func(ctx context.Context) { defer close(martsDone); _ = marts.Run(ctx, martRefreshInterval) }(ctx) // refresh schedules; waited for below (ctx passed: the variable is reassigned below)
 	defer func() { stopLoops(); <-martsDone }()
 	// The Python SDK (workbenchPy, posml) goes on every run's PYTHONPATH.
 	if cfg.Engine.SDKDir, err = pythonsdk.Install(filepath.Join(cfg.DataDir, "sdk")); err != nil {
@@ -173,6 +179,9 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	}
 	replica := newReplica(cfg.Engine)
 	cfg.Engine.ReplicaID = replica.ID
+	if err := refuseSecondSQLiteServer(ctx, store, replica); err != nil {
+		return err
+	}
 	log = log.With("replica", replica.ID)
 	defer func() { err = errors.Join(err, store.RemoveReplica(context.WithoutCancel(ctx), replica.ID)) }()
 	eng = newEngine(store, cfg.Engine, runner.Deps{
@@ -287,6 +296,9 @@ func (ec *engineConfig) resolve(cmd *cobra.Command, e *env, dataDir string) erro
 	if ec.RunsDir == "" {
 		ec.RunsDir = filepath.Join(dataDir, "runs")
 	}
+	if abs, err := filepath.Abs(ec.RunsDir); err == nil {
+		ec.RunsDir = abs
+	}
 	ec.ReposDir = filepath.Join(dataDir, "repos") // where newNative's registry clones
 	ec.NoScheduler, _ = f.GetBool("no-scheduler")
 	ec.ReplicaID, _ = f.GetString("replica-id")
@@ -317,6 +329,26 @@ func newReplica(ec engineConfig) sqlstore.Replica {
 		r.ID = cmp.Or(host, "posml") + "-" + hex.EncodeToString(b[:])
 	}
 	return r
+}
+
+// refuseSecondSQLiteServer fails when another live posml server on this
+// machine uses the same SQLite database: SQLite is for one server, which
+// takes every running attempt it finds for its own leftover. (Best effort:
+// a server shows up once its runner has started.)
+func refuseSecondSQLiteServer(ctx context.Context, store *sqlstore.Store, me sqlstore.Replica) error {
+	if store.Dialect() != "sqlite" {
+		return nil
+	}
+	rs, err := store.Replicas(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Host == me.Host && r.PID != me.PID && time.Since(r.HeartbeatAt) < r.LeaseTimeout && syscall.Kill(r.PID, 0) == nil {
+			return fmt.Errorf("another posml server (pid %d, replica %s) uses this SQLite database; several servers need PostgreSQL (--db postgres://...)", r.PID, r.ID)
+		}
+	}
+	return nil
 }
 
 // replicaLeases is the store as runner.Leases, bound to this replica.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/posml/posml"
@@ -24,12 +26,20 @@ type Replica struct {
 	Version      string
 	StartedAt    time.Time
 	LeaseTimeout time.Duration
+	HeartbeatAt  time.Time // read only: the last heartbeat
 }
 
+// replicaForgotten is how long the row of a replica that stopped without
+// removing it (a crash) stays.
+const replicaForgotten = 24 * time.Hour
+
 // HeartbeatReplica records that replica r is alive at now (creating its
-// row at its first beat).
+// row at its first beat), and drops the rows of replicas silent for a day.
 func (s *Store) HeartbeatReplica(ctx context.Context, r Replica, now time.Time) error {
 	return internal("heartbeat replica", s.inTx(ctx, func(t *tx) error {
+		if _, err := t.exec(`DELETE FROM replicas WHERE heartbeat_at < ?`, now.Add(-replicaForgotten).UnixMilli()); err != nil {
+			return err
+		}
 		_, err := t.exec(`INSERT INTO replicas (id, host, pid, version, started_at, heartbeat_at, lease_timeout) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
 				started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, lease_timeout = excluded.lease_timeout`,
@@ -44,6 +54,27 @@ func (s *Store) RemoveReplica(ctx context.Context, id string) error {
 		_, err := t.exec(`DELETE FROM replicas WHERE id = ?`, id)
 		return err
 	}))
+}
+
+// Replicas lists the replicas that have a row (alive, or gone without a
+// clean stop), by ID.
+func (s *Store) Replicas(ctx context.Context) ([]Replica, error) {
+	rows, err := s.readQuery(ctx, `SELECT id, host, pid, version, started_at, heartbeat_at, lease_timeout FROM replicas ORDER BY id`)
+	if err != nil {
+		return nil, internal("replicas", err)
+	}
+	defer rows.Close()
+	var out []Replica
+	for rows.Next() {
+		var r Replica
+		var started, beat, timeout int64
+		if err := rows.Scan(&r.ID, &r.Host, &r.PID, &r.Version, &started, &beat, &timeout); err != nil {
+			return nil, internal("replicas", err)
+		}
+		r.StartedAt, r.HeartbeatAt, r.LeaseTimeout = timeOfMillis(started), timeOfMillis(beat), time.Duration(timeout)*time.Millisecond
+		out = append(out, r)
+	}
+	return out, internal("replicas", rows.Err())
 }
 
 // ReplicasAlive counts the replicas whose last heartbeat is younger than
@@ -87,9 +118,11 @@ func (s *Store) RenewLeases(ctx context.Context, replica string, attempts map[pi
 	if len(attempts) == 0 {
 		return renewed, nil
 	}
+	ids := slices.Sorted(maps.Keys(attempts)) // rows locked in one order, as TakeOverExpired does
 	err := s.inTx(ctx, func(t *tx) error {
 		clear(renewed) // a retried transaction starts over
-		for id, n := range attempts {
+		for _, id := range ids {
+			n := attempts[id]
 			res, err := t.exec(`UPDATE run_attempts SET replica_id = ?, lease_expires_at = ?
 				WHERE run_id = ? AND n = ? AND state = 'running' AND replica_id IN (?, '')`,
 				replica, until.UnixMilli(), id, n, replica)

@@ -91,6 +91,22 @@ func TestReplicasAndLag(t *testing.T) {
 		if n, err := s.ReplicasAlive(ctx, now); err != nil || n != 1 {
 			t.Errorf("ReplicasAlive = %d, %v; want 1", n, err)
 		}
+		rs, err := s.Replicas(ctx)
+		if err != nil || len(rs) != 2 || rs[1].ID != "r1" || !rs[1].HeartbeatAt.Equal(now.Add(-2*time.Minute).Truncate(time.Millisecond)) || rs[0].LeaseTimeout != time.Minute || rs[0].PID != 1 {
+			t.Errorf("Replicas = %+v, %v", rs, err)
+		}
+		if err := s.HeartbeatReplica(ctx, Replica{ID: "r2", StartedAt: now, LeaseTimeout: time.Minute}, now.Add(25*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if rs, err := s.Replicas(ctx); err != nil || len(rs) != 1 || rs[0].ID != "r2" {
+			t.Errorf("Replicas after a beat a day later = %+v, %v; want r2 only", rs, err)
+		}
+		if err := s.RemoveReplica(ctx, "r2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.HeartbeatReplica(ctx, Replica{ID: "r0", StartedAt: now, LeaseTimeout: time.Minute}, now); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.RemoveReplica(ctx, "r0"); err != nil {
 			t.Fatal(err)
 		}
