@@ -59,24 +59,11 @@ func postgresURL(t *testing.T) string {
 	return u.String()
 }
 
-// TestMigrateConcurrent: several `posml migrate` at once on one
-// PostgreSQL schema whose migrations are all pending: one applies, the
-// others wait and find nothing to do.
-//
-// The schema_migrations table exists beforehand (a database posml has
-// opened before): its CREATE TABLE IF NOT EXISTS runs before the advisory
-// lock in sqlstore's migrate and is not safe when several processes
-// create it at once on an empty database.
+// TestMigrateConcurrent: several `posml migrate` at once on one empty
+// PostgreSQL schema: one applies every migration, the others wait for its
+// advisory lock and find nothing to do.
 func TestMigrateConcurrent(t *testing.T) {
 	u := postgresURL(t)
-	raw, err := sql.Open("pgx", u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
 	var wg sync.WaitGroup
 	outs := make([]syncBuffer, 4)
 	for i := range outs {

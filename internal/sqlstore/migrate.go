@@ -54,18 +54,25 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if s.d.name == "postgres" {
+		// Serialize concurrent starts of several servers on one database,
+		// before anything is created. An advisory lock belongs to a session:
+		// take and release it on one dedicated connection.
+		conn, err := s.w.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7427541)`); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7427541)`)
+	}
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at BIGINT  NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	if s.d.name == "postgres" {
-		// Serialize concurrent starts of several servers on one database.
-		if _, err := s.w.ExecContext(ctx, `SELECT pg_advisory_lock(7427541)`); err != nil {
-			return fmt.Errorf("migrate: lock: %w", err)
-		}
-		defer s.w.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7427541)`)
 	}
 	applied := map[int]bool{}
 	rows, err := s.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
