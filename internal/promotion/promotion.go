@@ -395,12 +395,12 @@ func (p *Promoter) recordOwn(ctx context.Context, s Settings, d *lineage.Decisio
 			d.CandidateValue = metricOf(r, d.Metric)
 		}
 	}
-	if !s.AutoAlias {
-		d.Reason = fmt.Sprintf("the train script registered version %d itself; champion unchanged (set mlflow.auto_alias: true to move it)", version)
-		return nil
-	}
 	if hasChamp && champ.Version == version {
 		d.Reason = fmt.Sprintf("the train script registered version %d itself; it is already the champion", version)
+		return nil
+	}
+	if !s.AutoAlias {
+		d.Reason = fmt.Sprintf("the train script registered version %d itself; champion unchanged (set mlflow.auto_alias: true to move it)", version)
 		return nil
 	}
 	d.Reason = fmt.Sprintf("the train script registered version %d itself; champion moved (mlflow.auto_alias)", version)
