@@ -128,6 +128,15 @@ func (h *handler) fullRun(r *http.Request, id pipeline.RunID) (Run, error) {
 			out.Decisions = append(out.Decisions, toDecision(d))
 		}
 	}
+	if h.cfg.Marts != nil && h.cfg.Marts.Service != nil {
+		reads, err := h.cfg.Marts.Service.Reads(ctx, id)
+		if err != nil {
+			return Run{}, err
+		}
+		for _, rd := range reads {
+			out.MartReads = append(out.MartReads, MartRead{Mart: rd.MartID, Version: rd.Version, Digest: rd.Digest, MLflowRunID: rd.MLflowRunID, ReadAt: rd.ReadAt})
+		}
+	}
 	return out, nil
 }
 

@@ -104,6 +104,7 @@ type Run struct {
 	AttemptList       []Attempt      `json:"attempt_list,omitempty"`
 	Outputs           []Output       `json:"outputs,omitempty"`
 	Decisions         []Decision     `json:"promotion,omitempty"`
+	MartReads         []MartRead     `json:"mart_reads,omitempty"`
 	Conf              map[string]any `json:"conf,omitempty"`
 }
 
@@ -232,4 +233,13 @@ func toDecision(d lineage.Decision) Decision {
 
 func toOutput(o pipeline.Output) Output {
 	return Output{MLflowRunID: o.MLflowRunID, ModelName: o.ModelName, ModelVersion: o.ModelVersion}
+}
+
+// MartRead is a mart snapshot a pipeline run read (lineage).
+type MartRead struct {
+	Mart        string    `json:"mart"`
+	Version     int       `json:"version"`
+	Digest      string    `json:"digest"`
+	MLflowRunID string    `json:"mlflow_run_id,omitempty"`
+	ReadAt      time.Time `json:"read_at"`
 }
