@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,8 +28,8 @@ import (
 // The S3 tests run against the S3 server at POSML_TEST_S3_ENDPOINT (with
 // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or else against moto's
 // standalone server, which they start on a free loopback port with the
-// Python named by POSML_TEST_MOTO_PYTHON (default python3) if it can import
-// moto.server (pip package moto[server]; Debian has no package of it, the
+// first Python that can import moto.server among POSML_TEST_MOTO_PYTHON,
+// python3 on PATH and ~/.pyenv/shims/python3 (see motoPython) (pip package moto[server]; Debian has no package of it, the
 // machine's own Python has it). If neither is at hand they skip.
 
 // testS3 is the S3 server the tests use, started at most once.
@@ -70,16 +71,13 @@ func startTestS3() {
 		testS3.endpoint, testS3.key, testS3.secret = ep, os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 		return
 	}
-	python := os.Getenv("POSML_TEST_MOTO_PYTHON")
+	python, why := motoPython()
 	if python == "" {
-		python = "python3"
-	}
-	if out, err := exec.Command(python, "-c", "import moto.server").CombinedOutput(); err != nil {
-		testS3.skip = fmt.Sprintf("no S3 server: set POSML_TEST_S3_ENDPOINT, or POSML_TEST_MOTO_PYTHON to a Python "+
-			"that has moto's server (pip package moto[server]; Debian has none), which %s lacks: %v %s",
-			python, err, bytes.TrimSpace(out))
+		testS3.skip = "no S3 server: set POSML_TEST_S3_ENDPOINT, or POSML_TEST_MOTO_PYTHON to a Python " +
+			"that has moto's server (pip package moto[server]; Debian has none); " + why
 		return
 	}
+	fmt.Fprintf(os.Stderr, "artifact tests: moto's S3 server with %s\n", python)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		testS3.skip = "no free port for moto: " + err.Error()
@@ -112,6 +110,37 @@ func startTestS3() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// motoPython returns the first Python that can import moto.server among
+// $POSML_TEST_MOTO_PYTHON, python3 on PATH and pyenv's python3 (the
+// machine's own Python with moto, which a CI's PATH may lack); else "" and
+// why each failed.
+func motoPython() (python, why string) {
+	var cands []string
+	if p := os.Getenv("POSML_TEST_MOTO_PYTHON"); p != "" {
+		cands = append(cands, p)
+	}
+	cands = append(cands, "python3")
+	if home, err := os.UserHomeDir(); err == nil {
+		cands = append(cands, filepath.Join(home, ".pyenv", "shims", "python3"))
+	}
+	cands = append(cands, "/root/.pyenv/shims/python3")
+	var whys []string
+	seen := map[string]bool{}
+	for _, c := range cands {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		out, err := exec.Command(c, "-c", "import moto.server").CombinedOutput()
+		if err == nil {
+			return c, ""
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		whys = append(whys, fmt.Sprintf("%s: %v %s", c, err, lines[len(lines)-1]))
+	}
+	return "", strings.Join(whys, "; ")
 }
 
 // newTestBucket creates a new bucket on the test server and returns its

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/sqlstore"
 )
 
 // runLogs: GET /api/posml/runs/{id}/logs[?attempt=N][&follow=1]
@@ -62,22 +64,78 @@ func (h *handler) runLogs(w http.ResponseWriter, r *http.Request) (any, error) {
 	if n > 0 {
 		a = as[n-1]
 	}
-	f, err := os.Open(a.LogPath)
-	if errors.Is(err, fs.ErrNotExist) || a.LogPath == "" {
-		w.WriteHeader(http.StatusOK)
-		return streamed{}, nil
-	}
+	f, err := openLog(a)
 	if err != nil {
 		return nil, fmt.Errorf("open log of run %s attempt %d: %w", id, a.N, err)
 	}
-	defer f.Close()
+	if f != nil {
+		defer f.Close()
+		w.WriteHeader(http.StatusOK)
+		io.Copy(w, f)
+		return streamed{}, nil
+	}
+	// Not on this replica: the copy in the database, as far as it goes.
 	w.WriteHeader(http.StatusOK)
-	io.Copy(w, f)
+	if lr := h.logReader(); lr != nil {
+		for pos := int64(0); ; {
+			data, err := lr.ReadLog(ctx, id, a.N, pos, storedLogChunk)
+			if err != nil {
+				h.log.Warn("restapi: read stored log", "run_id", id, "attempt", a.N, "err", err)
+				break
+			}
+			if len(data) == 0 {
+				break
+			}
+			if _, err := w.Write(data); err != nil {
+				break
+			}
+			pos += int64(len(data))
+		}
+	}
 	return streamed{}, nil
 }
 
+// LogReader reads the copy of the attempts' logs kept in the database
+// (*sqlstore.Store), which the runner of every replica writes as the logs
+// grow (on PostgreSQL); Config.Runs provides it when it has the method.
+type LogReader interface {
+	ReadLog(ctx context.Context, id pipeline.RunID, n int, from int64, limit int) ([]byte, error)
+}
+
+var _ LogReader = (*sqlstore.Store)(nil)
+
+// storedLogChunk is the most read of a stored log in one query.
+const storedLogChunk = 256 << 10
+
+// storedLogSettle is how long, after an attempt ended, a follower of its
+// stored log keeps looking for the last chunks, which the replica that ran
+// it copies to the database just after it records the end.
+const storedLogSettle = 2 * time.Second
+
+// logReader is the database copy of the logs; nil without one.
+func (h *handler) logReader() LogReader {
+	lr, _ := h.cfg.Runs.(LogReader)
+	return lr
+}
+
+// openLog opens the log file of attempt a on this replica: nil, nil when it
+// has none here (the attempt has not written it yet, or it ran on another
+// replica).
+func openLog(a pipeline.Attempt) (*os.File, error) {
+	if a.LogPath == "" {
+		return nil, nil
+	}
+	f, err := os.Open(a.LogPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return f, err
+}
+
 // followLogs streams the logs of attempts n, n+1, ... as server-sent
-// events until the run ends or the client goes away.
+// events until the run ends or the client goes away. An attempt's log is
+// read from its file when this replica has it, else from its copy in the
+// database (polled while the attempt runs on another replica).
 func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, id pipeline.RunID, n int) (any, error) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -86,40 +144,69 @@ func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, id pipeline
 	w.WriteHeader(http.StatusOK)
 	rc.Flush()
 	ctx := r.Context()
+	lr := h.logReader()
 	var (
-		f       *os.File
-		partial []byte
-		buf     = make([]byte, 64<<10)
-		started = 0 // the attempt whose "attempt" event was sent
+		f         *os.File  // attempt n's log file, once open
+		pos       int64     // bytes of attempt n's log read so far
+		overSince time.Time // when attempt n was first seen over
+		partial   []byte
+		buf       = make([]byte, 64<<10)
+		started   = 0 // the attempt whose "attempt" event was sent
 	)
 	defer func() {
 		if f != nil {
 			f.Close()
 		}
 	}()
-	// drain sends the complete lines readable from f; with final, the
-	// trailing partial line too.
-	drain := func(final bool) {
-		for f != nil {
-			k, err := f.Read(buf)
-			partial = append(partial, buf[:k]...)
-			for {
-				i := bytes.IndexByte(partial, '\n')
-				if i < 0 {
-					break
-				}
-				writeEvent(w, "", strings.TrimSuffix(string(partial[:i]), "\r"))
-				partial = partial[i+1:]
-			}
-			if k == 0 || err != nil {
+	// lines sends the complete lines in partial; with final, the trailing
+	// partial line too.
+	lines := func(final bool) {
+		for {
+			i := bytes.IndexByte(partial, '\n')
+			if i < 0 {
 				break
 			}
+			writeEvent(w, "", strings.TrimSuffix(string(partial[:i]), "\r"))
+			partial = partial[i+1:]
 		}
 		if final && len(partial) > 0 {
 			writeEvent(w, "", string(partial))
 			partial = nil
 		}
-		rc.Flush()
+	}
+	// read appends what attempt a's log has past pos to partial: from the
+	// file when this replica has it (opened at pos, so that a log first
+	// read from the database goes on from the file), else from the
+	// database. It reports whether the file was the source.
+	read := func(a pipeline.Attempt) (local bool) {
+		if f == nil {
+			f, _ = openLog(a) // an error: as if not here
+			if f != nil && pos > 0 {
+				if _, err := f.Seek(pos, io.SeekStart); err != nil {
+					f.Close()
+					f = nil
+				}
+			}
+		}
+		if f != nil {
+			for {
+				k, err := f.Read(buf)
+				partial = append(partial, buf[:k]...)
+				pos += int64(k)
+				if k == 0 || err != nil {
+					return true
+				}
+			}
+		}
+		for lr != nil {
+			data, err := lr.ReadLog(ctx, id, a.N, pos, storedLogChunk)
+			if err != nil || len(data) == 0 {
+				break // an error: again next round
+			}
+			partial = append(partial, data...)
+			pos += int64(len(data))
+		}
+		return false
 	}
 	keepalive := time.Now()
 	for {
@@ -143,26 +230,31 @@ func (h *handler) followLogs(w http.ResponseWriter, r *http.Request, id pipeline
 				writeEvent(w, "attempt", strconv.Itoa(n))
 				started = n
 			}
-			if f == nil && a.LogPath != "" {
-				f, _ = os.Open(a.LogPath) // not there yet: try again next round
-			}
-			// The attempt is over (or a later one exists): read it to the
-			// end and move on.
-			if !a.EndedAt.IsZero() || n < len(as) || run.State.Terminal() {
-				if f == nil && a.LogPath != "" {
-					f, _ = os.Open(a.LogPath)
+			over := !a.EndedAt.IsZero() || n < len(as) || run.State.Terminal()
+			if over && overSince.IsZero() {
+				overSince = time.Now()
+				if !a.EndedAt.IsZero() && a.EndedAt.Before(overSince) {
+					overSince = a.EndedAt
 				}
-				drain(true)
-				if f != nil {
-					f.Close()
-					f = nil
-				}
-				n++
-				continue
 			}
-			drain(false)
-			break
+			local := read(a)
+			if !over || !local && lr != nil && time.Since(overSince) < storedLogSettle {
+				// It runs; or it ran elsewhere and its last chunks may
+				// still be on their way to the database.
+				lines(false)
+				break
+			}
+			// The attempt is over (or a later one exists) and read to the
+			// end: move on.
+			lines(true)
+			if f != nil {
+				f.Close()
+				f = nil
+			}
+			pos, overSince = 0, time.Time{}
+			n++
 		}
+		rc.Flush()
 		if run.State.Terminal() && n > len(as) {
 			end, _ := json.Marshal(map[string]string{"state": string(run.State), "reason": run.Reason})
 			writeEvent(w, "end", string(end))

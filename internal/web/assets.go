@@ -31,7 +31,7 @@ type theme struct {
 
 // load parses every page under templates/ with the layout and hashes every
 // file under static/.
-func load(fsys fs.FS) (*theme, error) {
+func load(fsys fs.FS, navHas func(page string) bool) (*theme, error) {
 	th := &theme{pages: map[string]*template.Template{}, hashes: map[string]string{}, files: map[string][]byte{}}
 	err := fs.WalkDir(fsys, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -52,6 +52,7 @@ func load(fsys fs.FS) (*theme, error) {
 	}
 	funcs := templateFuncs()
 	funcs["asset"] = th.assetURL
+	funcs["navHas"] = navHas
 	names, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
 		return nil, err

@@ -23,6 +23,11 @@ func templateFuncs() template.FuncMap {
 		"pathEscape": url.PathEscape,
 		"runName":    runName,
 		"add":        func(a, b int) int { return a + b },
+		"short":      shortSHA,
+		"when":       formatTime,
+		"whenISO":    isoTime,
+		"fval":       formatFloatPtr,
+		"firstLine":  firstLine,
 	}
 }
 
@@ -99,13 +104,13 @@ func formatFloat(v float64) string {
 // statusClass is the CSS modifier of a status chip.
 func statusClass(s string) string {
 	switch strings.ToUpper(s) {
-	case "FINISHED", "READY":
+	case "FINISHED", "READY", "SUCCEEDED", "ACTIVE", "PROMOTED", "REGISTERED":
 		return "ok"
-	case "FAILED", "FAILED_REGISTRATION":
+	case "FAILED", "FAILED_REGISTRATION", "TIMED_OUT":
 		return "bad"
-	case "KILLED":
+	case "KILLED", "CANCELED", "SKIPPED", "PAUSED", "HELD":
 		return "off"
-	case "RUNNING", "PENDING_REGISTRATION":
+	case "RUNNING", "PENDING_REGISTRATION", "QUEUED":
 		return "busy"
 	default:
 		return "neutral"
@@ -118,4 +123,44 @@ func runName(info tracking.RunInfo) string {
 		return info.RunName
 	}
 	return info.RunID
+}
+
+// shortSHA is the first 10 characters of a commit SHA.
+func shortSHA(sha string) string {
+	if len(sha) > 10 {
+		return sha[:10]
+	}
+	return sha
+}
+
+// formatTime shows an instant in UTC, to the second; "—" when zero.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// isoTime is the machine-readable form, for <time datetime>.
+func isoTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// formatFloatPtr shows a score that may be missing.
+func formatFloatPtr(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return formatFloat(*v)
+}
+
+// firstLine is the first line of a commit message.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -34,6 +34,16 @@ type Store interface {
 type Deps struct {
 	Store     Store
 	Artifacts artifact.Store // nil hides the artifacts browser
+	// Pipelines feeds the projects, project, pipeline runs and lineage
+	// pages; nil leaves them out (and out of the nav).
+	Pipelines Pipelines
+	// Projects and Runs are the services behind the buttons (pause,
+	// resume, run now; cancel, retry): the same the REST API uses. Nil
+	// hides the buttons.
+	Projects ProjectActions
+	Runs     RunActions
+	// Marts feeds the marts page; nil leaves it out.
+	Marts Marts
 }
 
 // Options tune the handler.
@@ -59,8 +69,12 @@ func Handler(deps Deps, opt Options) http.Handler {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{store: deps.Store, art: deps.Artifacts, log: opt.Log, fsys: opt.Assets, dev: opt.Dev}
-	h.th, h.thErr = load(opt.Assets)
+	h := &handler{store: deps.Store, art: deps.Artifacts, log: opt.Log, fsys: opt.Assets, dev: opt.Dev,
+		pipes: deps.Pipelines, projActs: deps.Projects, runActs: deps.Runs, marts: deps.Marts, csrf: newCSRF()}
+	if deps.Pipelines == nil { // the buttons need the pages
+		h.projActs, h.runActs = nil, nil
+	}
+	h.th, h.thErr = load(opt.Assets, h.navHas)
 	if h.thErr != nil {
 		h.log.Error("web templates", "err", h.thErr)
 	}
@@ -75,12 +89,29 @@ type handler struct {
 	dev   bool
 	th    *theme // templates and hashed assets; reloaded per request when dev
 	thErr error
+
+	pipes    Pipelines // nil: no pipeline pages
+	projActs ProjectActions
+	runActs  RunActions
+	marts    Marts // nil: no marts pages
+	csrf     csrf
+}
+
+// navHas reports whether a page of the nav exists on this server.
+func (h *handler) navHas(page string) bool {
+	switch page {
+	case "projects", "pipeline-runs":
+		return h.pipes != nil
+	case "marts":
+		return h.marts != nil
+	}
+	return true
 }
 
 // theme returns the templates and assets to use for one request.
 func (h *handler) theme() (*theme, error) {
 	if h.dev {
-		return load(h.fsys)
+		return load(h.fsys, h.navHas)
 	}
 	return h.th, h.thErr
 }
@@ -99,6 +130,21 @@ func (h *handler) routes() http.Handler {
 	m.Handle("GET /compare/series", h.page(h.compareSeries))
 	m.Handle("GET /models", h.page(h.models))
 	m.Handle("GET /models/{name}", h.page(h.model))
+	if h.pipes != nil {
+		m.Handle("GET /projects", h.page(h.projects))
+		m.Handle("GET /projects/{name}", h.page(h.project))
+		m.Handle("GET /pipeline-runs", h.page(h.pipelineRuns))
+		m.Handle("GET /pipeline-runs/{id}", h.page(h.pipelineRun))
+		m.Handle("GET /models/{name}/versions/{version}/lineage", h.page(h.lineage))
+		if h.projActs != nil && h.runActs != nil {
+			m.Handle("POST /projects/{name}/{action}", h.page(h.projectAction))
+			m.Handle("POST /pipeline-runs/{id}/{action}", h.page(h.runAction))
+		}
+	}
+	if h.marts != nil {
+		m.Handle("GET /marts", h.page(h.martList))
+		m.Handle("GET /marts/{id}", h.page(h.mart))
+	}
 	m.Handle("/", h.page(func(http.ResponseWriter, *http.Request) error {
 		return posml.Errorf(posml.KindNotFound, "No page here.")
 	}))
@@ -122,7 +168,13 @@ func (h *handler) page(f pageFunc) http.Handler {
 			status, msg = http.StatusNotFound, userMessage(err)
 		case posml.KindInvalid:
 			status, msg = http.StatusBadRequest, userMessage(err)
+		case posml.KindConflict:
+			status, msg = http.StatusConflict, userMessage(err)
 		default:
+			if errors.Is(err, errCSRF) {
+				status, msg = http.StatusForbidden, "This form has expired or did not come from this site: reload the page and try again."
+				break
+			}
 			if errors.Is(err, context.Canceled) {
 				return
 			}
