@@ -2,7 +2,7 @@
 # Installs, when missing, what posml's test suite needs on a Debian machine:
 # Debian's python3 with PyYAML, scikit-learn and pandas (no PyPI: Python
 # packages come from apt and are importable only by /usr/bin/python3), git,
-# PostgreSQL, Node.js + npm, Chromium. Needs root (or sudo) only when
+# PostgreSQL, MariaDB, Node.js + npm, Chromium. Needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ have_py pandas  || need+=(python3-pandas)
 dpkg -s python3-venv >/dev/null 2>&1 || need+=(python3-venv)
 command -v git >/dev/null 2>&1 || need+=(git)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 ||
+  [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || need+=(mariadb-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 [ -x /usr/bin/chromium ] || need+=(chromium)

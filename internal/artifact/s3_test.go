@@ -28,9 +28,10 @@ import (
 // The S3 tests run against the S3 server at POSML_TEST_S3_ENDPOINT (with
 // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or else against moto's
 // standalone server, which they start on a free loopback port with the
-// first Python that can import moto.server among POSML_TEST_MOTO_PYTHON,
-// python3 on PATH and ~/.pyenv/shims/python3 (see motoPython) (pip package moto[server]; Debian has no package of it, the
-// machine's own Python has it). If neither is at hand they skip.
+// first Python that can import moto.server (pip package moto[server];
+// Debian has no package of it, the machine's own Python has it) among
+// POSML_TEST_MOTO_PYTHON, python3 on PATH and ~/.pyenv/shims/python3 (see
+// motoPython). If neither is at hand they skip.
 
 // testS3 is the S3 server the tests use, started at most once.
 var testS3 struct {

@@ -203,7 +203,9 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		Artifacts: mlflowapi.WithAuth(artifact.Handler(art, log), mlflowapi.AuthConfig{
 			Tokens: auth.New(store, auth.Config{}), Lineage: store, Store: store, Log: log}),
 		Native: nat.Handler,
-		UI:     web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{Log: log}),
+		// The UI's buttons call the services the REST API uses.
+		UI: web.Handler(web.Deps{Store: store, Artifacts: art, Pipelines: store,
+			Projects: nat.Projects, Runs: eng.pool, Marts: marts}, web.Options{Log: log}),
 		Log:    log,
 		Ready:  func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
 		Gauges: func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },

@@ -320,17 +320,38 @@ func TestServerEndToEnd(t *testing.T) {
 		first, second string
 		outcome       string // of the second run
 		champion      string // version after the second run
+		// On PostgreSQL (POSML_TEST_POSTGRES_URL) and S3 (moto's server,
+		// when the machine's Python has it), else SQLite and a directory.
+		postgresS3 bool
 	}{
-		{"accuracy_score", "0.9", "0.8", "held", "1"}, // higher is better: worse
-		{"log_loss", "0.3", "0.2", "registered", "2"}, // lower is better: better
+		{"accuracy_score", "0.9", "0.8", "held", "1", false}, // higher is better: worse
+		{"log_loss", "0.3", "0.2", "registered", "2", false}, // lower is better: better
+		{"log_loss", "0.3", "0.2", "registered", "2", true},  // the same on PostgreSQL and S3
 	} {
-		t.Run(tc.metric, func(t *testing.T) {
-			serverEndToEnd(t, tc.metric, tc.first, tc.second, tc.outcome, tc.champion)
+		name := tc.metric
+		if tc.postgresS3 {
+			name += "/postgres_s3"
+		}
+		t.Run(name, func(t *testing.T) {
+			var args []string
+			var env map[string]string
+			if tc.postgresS3 {
+				args = []string{"--db", postgresURL(t)}
+				bucket, s3env, why := testS3Bucket(t)
+				if bucket != "" {
+					args, env = append(args, "--artifacts-destination", "s3://"+bucket+"/artifacts"), s3env
+				} else {
+					t.Logf("artifacts in a directory: %s", why)
+				}
+			}
+			serverEndToEnd(t, tc.metric, tc.first, tc.second, tc.outcome, tc.champion, env, args...)
 		})
 	}
 }
 
-func serverEndToEnd(t *testing.T, metric, first, second, outcome, champion string) {
+// serverEndToEnd runs the test with the server's extra args and
+// environment.
+func serverEndToEnd(t *testing.T, metric, first, second, outcome, champion string, env map[string]string, args ...string) {
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
 	train := strings.NewReplacer("METRIC", strconv.Quote(metric), "FIRST", first, "SECOND", second).Replace(e2eTrain)
@@ -345,8 +366,8 @@ func serverEndToEnd(t *testing.T, metric, first, second, outcome, champion strin
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"server", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--max-parallel", "1"},
-			strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
+		done <- Run(ctx, append([]string{"server", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--max-parallel", "1"}, args...),
+			strings.NewReader(""), io.Discard, &stderr, func(k string) string { return env[k] })
 	}()
 	defer func() {
 		cancel()

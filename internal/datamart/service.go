@@ -28,6 +28,8 @@ type Service struct {
 	now   func() time.Time
 	// Tracking, when set, records reads as MLflow run inputs.
 	tracking Tracking
+	// objects, when set, keeps the files for every replica (dir caches).
+	objects Objects
 }
 
 // Config configures a Service.
@@ -35,6 +37,10 @@ type Config struct {
 	// Dir holds the snapshots (<Dir>/<id>/<version>.parquet) and uploaded
 	// files (<Dir>/<id>/upload/<name>): <data-dir>/marts.
 	Dir string
+	// Objects, when set, keeps the snapshots and uploaded files (below
+	// ObjectPrefix) for all the replicas of the server, and Dir is a cache
+	// of them: the server's artifact store when it is S3. Nil: Dir only.
+	Objects Objects
 	// Tracking records the reads of pipeline runs on their active MLflow
 	// run; nil records them only in the catalog.
 	Tracking Tracking
@@ -46,7 +52,7 @@ type Config struct {
 
 // New returns a Service over store.
 func New(store Store, cfg Config) *Service {
-	s := &Service{store: store, dir: cfg.Dir, log: cfg.Log, now: cfg.Now, tracking: cfg.Tracking}
+	s := &Service{store: store, dir: cfg.Dir, log: cfg.Log, now: cfg.Now, tracking: cfg.Tracking, objects: cfg.Objects}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -161,6 +167,7 @@ func (s *Service) Create(ctx context.Context, m Mart) (Mart, Snapshot, error) {
 	if err != nil {
 		s.store.DeleteMart(context.WithoutCancel(ctx), m.ID) // the error at hand says more
 		os.RemoveAll(filepath.Join(s.dir, m.ID))
+		s.deleteObjects(context.WithoutCancel(ctx), martKey(m.ID))
 		return Mart{}, Snapshot{}, err
 	}
 	return m, snap, nil
@@ -243,6 +250,10 @@ func (s *Service) Upload(ctx context.Context, id, name, refreshSchedule string, 
 	if err == nil {
 		err = os.Rename(tmp.Name(), filepath.Join(dir, m.File))
 	}
+	if err == nil {
+		// Before the mart names it: a refresh on another replica reads it.
+		err = s.putObject(ctx, uploadKey(m.ID, m.File), filepath.Join(dir, m.File))
+	}
 	if err == nil && !isNew {
 		err = s.store.UpdateMart(ctx, m)
 	}
@@ -250,11 +261,15 @@ func (s *Service) Upload(ctx context.Context, id, name, refreshSchedule string, 
 		if isNew {
 			s.store.DeleteMart(context.WithoutCancel(ctx), m.ID) // the error at hand says more
 			os.RemoveAll(filepath.Join(s.dir, m.ID))
+			s.deleteObjects(context.WithoutCancel(ctx), martKey(m.ID))
 		}
 		return Mart{}, Snapshot{}, false, err
 	}
 	if old != "" && old != m.File {
 		os.Remove(filepath.Join(dir, old))
+		if err := s.deleteObjects(ctx, uploadKey(m.ID, old)); err != nil {
+			s.log.Warn("datamart: remove the previous upload", "mart", m.ID, "err", err)
+		}
 	}
 	return m, snap, created, nil
 }
@@ -307,6 +322,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := s.store.DeleteMart(ctx, id); err != nil {
 		return err
 	}
+	if err := s.deleteObjects(ctx, martKey(id)); err != nil {
+		return err
+	}
 	return os.RemoveAll(filepath.Join(s.dir, id))
 }
 
@@ -318,17 +336,34 @@ func (s *Service) Snapshot(ctx context.Context, id string, version int) (Snapsho
 	return s.store.MartSnapshot(ctx, id, version)
 }
 
-// Path returns the file of a snapshot.
+// Path returns the local file of a snapshot: <Dir>/<id>/<version>.parquet;
+// with Config.Objects, a cached copy that may not be there yet (OpenFile
+// and Open fetch it), named by content, <Dir>/<id>/<digest>.parquet, so
+// that a replica's cache stays right when another replica removes a mart
+// and a new one takes its id.
 func (s *Service) Path(snap Snapshot) string {
+	if s.objects != nil {
+		return filepath.Join(s.dir, snap.MartID, snap.Digest+".parquet")
+	}
 	return filepath.Join(s.dir, snap.MartID, strconv.Itoa(snap.Version)+".parquet")
 }
 
 // OpenFile opens a snapshot's Parquet file.
-func (s *Service) OpenFile(snap Snapshot) (*os.File, error) { return os.Open(s.Path(snap)) }
+func (s *Service) OpenFile(snap Snapshot) (*os.File, error) {
+	name, err := s.snapshotFile(snap)
+	if err != nil {
+		return nil, fmt.Errorf("mart %s version %d: %w", snap.MartID, snap.Version, err)
+	}
+	return os.Open(name)
+}
 
 // Open opens a snapshot's file for reading rows.
 func (s *Service) Open(snap Snapshot) (*RowReader, error) {
-	r, err := openSnapshot(s.Path(snap))
+	name, err := s.snapshotFile(snap)
+	if err != nil {
+		return nil, fmt.Errorf("mart %s version %d: %w", snap.MartID, snap.Version, err)
+	}
+	r, err := openSnapshot(name)
 	if err != nil {
 		return nil, fmt.Errorf("mart %s version %d: %w", snap.MartID, snap.Version, err)
 	}
@@ -353,7 +388,12 @@ func (s *Service) openSource(ctx context.Context, m Mart, upload **os.File) (row
 	case m.Source == "" && upload != nil:
 		path = (*upload).Name()
 	case m.Source == "":
-		path = filepath.Join(s.dir, m.ID, "upload", m.File)
+		// Fetched again each time: another replica may have replaced it.
+		p, err := s.cached(ctx, filepath.Join(s.dir, m.ID, "upload", m.File), uploadKey(m.ID, m.File), true)
+		if err != nil {
+			return nil, "", err
+		}
+		path = p
 	default:
 		src, err := s.store.MartSource(ctx, m.Source)
 		if err != nil {
@@ -431,6 +471,20 @@ func (s *Service) materialise(ctx context.Context, m Mart, upload **os.File) (Sn
 		return Snapshot{}, false, fmt.Errorf("mart %s: write snapshot: %w", m.ID, err)
 	}
 	snap := Snapshot{MartID: m.ID, Rows: w.rows, Size: size, Digest: digest, Columns: cols, Query: what, CreatedAt: s.now().UTC()}
+	// In the object store before the catalog names it, under its content's
+	// name (the version is known only in the transaction, which may be
+	// retried); an unchanged content is there already.
+	if s.objects != nil {
+		latest, err := s.store.MartSnapshot(ctx, m.ID, 0)
+		if err == nil && latest.Digest == digest {
+			os.Remove(tmp)
+			return latest, false, nil
+		}
+		if err := s.putObject(ctx, snapshotKey(m.ID, digest), tmp); err != nil {
+			os.Remove(tmp)
+			return Snapshot{}, false, fmt.Errorf("mart %s: %w", m.ID, err)
+		}
+	}
 	cur := tmp // where the file is: a retried transaction may place it again
 	stored, created, err := s.store.AddMartSnapshot(ctx, snap, func(v int) error {
 		snap.Version = v

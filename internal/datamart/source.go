@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // registers "mysql"
+	"github.com/go-sql-driver/mysql"   // registers "mysql"; ParseDSN
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -380,6 +380,9 @@ type sqlSource struct {
 	ptrs    []any
 	pending bool // raw holds the first row, not yet returned
 	n       int64
+	// zeroDates: MySQL's zero dates ("0000-00-00 00:00:00", allowed
+	// unless sql_mode has NO_ZERO_DATE) are nulls.
+	zeroDates bool
 }
 
 func driverOf(k Kind) (string, error) {
@@ -407,6 +410,11 @@ func openSQL(ctx context.Context, src Source, query string) (*sqlSource, error) 
 		}
 		dsn += "?_pragma=query_only(1)&_pragma=busy_timeout(10000)"
 	}
+	if src.Kind == MySQL {
+		if dsn, err = mysqlDSN(dsn); err != nil {
+			return nil, fmt.Errorf("source %s: cannot open (check its DSN)", src.Name)
+		}
+	}
 	db, err := sql.Open(drv, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: cannot open (check its DSN)", src.Name)
@@ -415,14 +423,34 @@ func openSQL(ctx context.Context, src Source, query string) (*sqlSource, error) 
 	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		db.Close()
+		if src.Kind == MySQL { // its DSN rewritten: callers redact src.DSN only
+			err = errors.New(redact(err.Error(), dsn))
+		}
 		return nil, fmt.Errorf("source %s: query: %w", src.Name, err)
 	}
-	s := &sqlSource{db: db, rows: rows}
+	s := &sqlSource{db: db, rows: rows, zeroDates: src.Kind == MySQL}
 	if err := s.describe(); err != nil {
 		s.close()
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
 	return s, nil
+}
+
+// mysqlDSN sets a MySQL DSN's session time zone to UTC: the server gives
+// TIMESTAMP values as text in the session's zone (the server's, unless the
+// DSN sets one), which is read as UTC; and times read with parseTime=true
+// are taken as UTC, as a DATETIME without a zone is everywhere here.
+func mysqlDSN(dsn string) (string, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Loc = time.UTC
+	return cfg.FormatDSN(), nil
 }
 
 func sqlTypeOf(name string) (Type, bool) {
@@ -508,12 +536,28 @@ func (s *sqlSource) next(vals []parquet.Value) error {
 	s.pending = false
 	s.n++
 	for i, v := range s.raw {
+		if s.zeroDates && s.cols[i].Type == Timestamp && isZeroDate(v) {
+			vals[i] = null
+			continue
+		}
 		var err error
 		if vals[i], err = fromDriver(s.cols[i].Type, v); err != nil {
 			return fmt.Errorf("row %d, column %s: %w", s.n, s.cols[i].Name, err)
 		}
 	}
 	return nil
+}
+
+// isZeroDate tells a MySQL zero date: as text, or as go-sql-driver gives it
+// with parseTime=true.
+func isZeroDate(v any) bool {
+	switch x := v.(type) {
+	case []byte:
+		return len(x) >= 10 && string(x[:10]) == "0000-00-00"
+	case time.Time:
+		return x.IsZero()
+	}
+	return false
 }
 
 // fromDriver converts a database/sql driver value to a value of type t.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,18 +33,7 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T, requireAuth bool) *authEnv {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(dir, "posml.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	art, err := artifact.OpenLocal(artifact.LocalConfig{Dir: filepath.Join(dir, "artifacts")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { art.Close() })
+	store, art := openBackend(t)
 	is := auth.New(store, auth.Config{})
 	cfg := mlflowapi.AuthConfig{Tokens: is, Lineage: store, Store: store, RequireAuth: requireAuth}
 	tracking := mlflowapi.Handler(store, art, nil) // attribution installed by itself

@@ -2,14 +2,13 @@ package mlflowapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/posml/posml/internal/artifact"
@@ -18,36 +17,53 @@ import (
 	"github.com/posml/posml/internal/sqlstore"
 )
 
-// testServer starts the real server handler over real SQLite and a local
-// artifact store in t.TempDir().
+// testServer starts the real server handler over real storage (see
+// openBackend): SQLite and a local artifact store in t.TempDir(), or
+// PostgreSQL and S3 below TestOnPostgresS3 — there, with several replicas
+// on one database and bucket, the client sends each request to the next.
 func testServer(t *testing.T) *client {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(dir, "posml.db")})
-	if err != nil {
-		t.Fatal(err)
+	c, _ := testServers(t)
+	return c
+}
+
+// testServers is testServer that also hands out (the first replica's)
+// store.
+func testServers(t *testing.T) (*client, *sqlstore.Store) {
+	t.Helper()
+	open := backendFor(t)
+	c := &client{t: t}
+	var first *sqlstore.Store
+	for range replicasOf(t) {
+		store, art := open()
+		srv := server.New(server.Config{
+			Version:   "test",
+			Tracking:  mlflowapi.Handler(store, art, nil),
+			Artifacts: artifact.Handler(art, nil),
+		})
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(ts.Close)
+		c.bases = append(c.bases, ts.URL)
+		if first == nil {
+			first = store
+			_, c.s3 = art.(*artifact.S3)
+		}
 	}
-	t.Cleanup(func() { store.Close() })
-	art, err := artifact.OpenLocal(artifact.LocalConfig{Dir: filepath.Join(dir, "artifacts")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { art.Close() })
-	srv := server.New(server.Config{
-		Version:   "test",
-		Tracking:  mlflowapi.Handler(store, art, nil),
-		Artifacts: artifact.Handler(art, nil),
-	})
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &client{t: t, base: ts.URL, api: ts.URL + "/api/2.0/mlflow/"}
+	c.base, c.api = c.bases[0], c.bases[0]+"/api/2.0/mlflow/"
+	return c, first
 }
 
 type client struct {
-	t    *testing.T
-	base string
-	api  string
+	t     *testing.T
+	base  string // the first replica's URL
+	api   string // its MLflow API
+	bases []string
+	next  atomic.Int64 // requests sent
+	s3    bool         // the artifacts are in S3
 }
+
+// replicas is how many servers the client spreads its requests over.
+func (c *client) replicas() int { return len(c.bases) }
 
 // obj is a decoded JSON object.
 type obj = map[string]any
@@ -72,10 +88,14 @@ func (c *client) do(method, path string, body any) (int, obj, string) {
 	}
 	u := path
 	if !strings.HasPrefix(path, "http") {
+		base := c.base
+		if len(c.bases) > 1 {
+			base = c.bases[int(c.next.Add(1))%len(c.bases)]
+		}
 		if strings.HasPrefix(path, "/") {
-			u = c.base + path
+			u = base + path
 		} else {
-			u = c.api + path
+			u = base + "/api/2.0/mlflow/" + path
 		}
 	}
 	req, err := http.NewRequest(method, u, rd)

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +13,6 @@ import (
 	"github.com/posml/posml/internal/artifact"
 	"github.com/posml/posml/internal/mlflowapi"
 	"github.com/posml/posml/internal/registry"
-	"github.com/posml/posml/internal/server"
 	"github.com/posml/posml/internal/sqlstore"
 )
 
@@ -23,21 +20,7 @@ import (
 // the API does not expose (the event history).
 func registryServer(t *testing.T) (*client, *sqlstore.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(dir, "posml.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	art, err := artifact.OpenLocal(artifact.LocalConfig{Dir: filepath.Join(dir, "artifacts")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { art.Close() })
-	srv := server.New(server.Config{Version: "test", Tracking: mlflowapi.Handler(store, art, nil), Artifacts: artifact.Handler(art, nil)})
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &client{t: t, base: ts.URL, api: ts.URL + "/api/2.0/mlflow/"}, store
+	return testServers(t)
 }
 
 // versions lists the version numbers of a list of model versions.

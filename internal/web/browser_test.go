@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,30 @@ func TestBrowser(t *testing.T) {
 		shots = filepath.Join(dir, "screenshots")
 	}
 	f := newFixture(t)
+	// The running pipeline run's log grows while the browser watches it.
+	as, err := f.Store.Attempts(ctx, f.Pipes.Running)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("attempts of the running run: %v, %v", as, err)
+	}
+	logf, err := os.OpenFile(as[0].LogPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	grow, stopGrow := context.WithCancel(ctx)
+	grew := make(chan struct{})
+	go func() { // waited for below
+		defer close(grew)
+		for i := 0; ; i++ {
+			select {
+			case <-grow.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+				fmt.Fprintf(logf, "tick %d\n", i)
+			}
+		}
+	}()
+	defer func() { stopGrow(); <-grew }()
 	cmd := exec.CommandContext(ctx, node, "ui_test.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "POSML_URL="+f.URL, "SCREENSHOT_DIR="+shots)

@@ -10,9 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posml/posml/internal/artifact"
+	"github.com/posml/posml/internal/datamart"
 	"github.com/posml/posml/internal/mlflowapi"
+	"github.com/posml/posml/internal/projects"
+	"github.com/posml/posml/internal/restapi"
+	"github.com/posml/posml/internal/runner"
 	"github.com/posml/posml/internal/server"
 	"github.com/posml/posml/internal/sqlstore"
 	"github.com/posml/posml/internal/tracking"
@@ -33,6 +38,7 @@ type fixture struct {
 	RunIDs  []string // of "churn", oldest first
 	LongRun string   // the run with the long metric history
 	Model   string
+	Pipes   pipes // the seeded projects, pipeline runs and mart
 }
 
 // newFixture starts posml's real HTTP server (API, artifact proxy and UI)
@@ -53,10 +59,18 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() { art.Close() })
 	f := &fixture{Store: store, Model: "churn-model"}
 	seed(t, ctx, f, art)
+	marts := datamart.New(store, datamart.Config{Dir: filepath.Join(dir, "marts")})
+	seedPipelines(t, ctx, f, marts, filepath.Join(dir, "runs"))
+	// The services of posml server: the project registry, the runner pool
+	// (not running: queued runs stay queued), the REST API for the logs.
+	projs := projects.New(store, store, projects.Config{Dir: filepath.Join(dir, "repos")}, nil)
+	pool := runner.New(runner.Deps{Store: store}, runner.Config{RunsDir: filepath.Join(dir, "runs")}, nil)
 	srv := server.New(server.Config{
 		Tracking:  mlflowapi.Handler(store, art, nil),
 		Artifacts: artifact.Handler(art, nil),
-		UI:        web.Handler(web.Deps{Store: store, Artifacts: art}, web.Options{}),
+		Native: restapi.Handler(restapi.Config{Projects: projs, Runs: store, PollInterval: 50 * time.Millisecond,
+			OutputsFunc: store.RunOutputs, DecisionsFunc: store.PromotionDecisionsOfRun}),
+		UI: web.Handler(web.Deps{Store: store, Artifacts: art, Pipelines: store, Projects: projs, Runs: pool, Marts: marts}, web.Options{}),
 	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -38,7 +38,12 @@ page.on("console", (m) => {
   if (expect400 && m.text().includes("status of 400")) return;
   problems.push("console error: " + m.text());
 });
-page.on("requestfailed", (r) => problems.push("request failed: " + r.url() + " " + (r.failure()?.errorText ?? "")));
+page.on("requestfailed", (r) => {
+  const why = r.failure()?.errorText ?? "";
+  // Leaving a pipeline run page closes its log stream (server-sent events).
+  if (r.url().includes("/logs?follow=1") && why.includes("ERR_ABORTED")) return;
+  problems.push("request failed: " + r.url() + " " + why);
+});
 page.on("request", (r) => {
   if (!r.url().startsWith(base) && !r.url().startsWith("data:")) problems.push("request off the server: " + r.url());
 });
@@ -190,8 +195,96 @@ await step("model page: versions with source runs, champion timeline", async () 
   expect(items.length === 2 && items[0].includes("@champion → version 2 (was version 1)"), "timeline: " + items.join(" | "));
   expect(await page.locator("table tbody tr").count() === 3, "versions table");
   await shot("8-model");
-  await page.locator("table tbody tr").last().getByRole("link").click();
+  await page.locator("table tbody tr").last().locator('a[href^="/runs/"]').click();
   await page.getByRole("heading", { name: /run-00/ }).waitFor();
+});
+
+await step("projects page: status, validation, next fires in zone and UTC, run chips with their state", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }).click();
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+  const row = page.locator("table.projects tbody tr").filter({ has: page.getByRole("link", { name: "churn", exact: true }) });
+  expect((await row.textContent()).includes("active"), "no active status");
+  expect((await row.textContent()).includes("UTC"), "no UTC next fire");
+  const chips = await row.locator("ul.chips a").allTextContents();
+  expect(chips.includes("running") && chips.includes("failed") && chips.includes("succeeded"), "chips: " + chips.join(","));
+  expect((await page.locator("table.projects tbody tr").filter({ hasText: "batch" }).textContent()).includes("paused"), "batch not paused");
+  await shot("9-projects");
+});
+
+await step("project page: config, schedule preview with DST marks, runs, buttons", async () => {
+  await page.getByRole("link", { name: "churn", exact: true }).click();
+  await page.getByRole("heading", { name: "Schedule preview" }).waitFor();
+  expect(await page.locator("tr.dst").count() > 0, "no DST mark");
+  expect(await page.getByRole("button", { name: "Pause" }).count() === 1, "no pause button");
+  expect(await page.locator("ul.findings li").count() === 1, "validation findings");
+  await shot("10-project");
+});
+
+await step("pipeline run page: state, attempts, and the log follows as it grows", async () => {
+  await page.locator("table.pruns").getByRole("link", { name: /^#/ }).first().click();
+  await page.getByRole("heading", { name: /Pipeline run #/ }).waitFor();
+  expect((await page.locator("h1 .chip").textContent()) === "running", "not running");
+  const log = page.locator("pre#log");
+  await page.waitForFunction(() => document.querySelector("pre#log")?.textContent.includes("epoch 1 auc=0.49"));
+  const before = Number(await log.getAttribute("data-lines"));
+  await page.waitForFunction((n) => Number(document.querySelector("pre#log")?.dataset.lines) > n + 2 && document.querySelector("pre#log").textContent.includes("tick"), before, { timeout: 10000 });
+  expect(await page.getByRole("button", { name: "Cancel" }).count() === 1, "no cancel button");
+  await log.scrollIntoViewIfNeeded();
+  await shot("11-pipeline-run");
+});
+
+await step("a finished run: promotion decision with both scores, mart read, MLflow runs, whole log", async () => {
+  await page.goto(base + "/pipeline-runs?project=churn&state=succeeded");
+  await page.locator("table.pruns").getByRole("link", { name: /^#/ }).first().click();
+  await page.getByRole("heading", { name: "Promotion" }).waitFor();
+  const row = await page.locator("table.decisions tbody tr").first().textContent();
+  expect(row.includes("0.51") && row.includes("0.5") && row.includes("registered"), "decision: " + row);
+  await page.waitForFunction(() => document.querySelector("pre#log")?.dataset.ended === "succeeded");
+  expect((await page.locator("pre#log").textContent()).includes("registered churn-model version 2"), "log");
+  await shot("12-pipeline-run-done");
+});
+
+await step("run now queues a run and shows it; the runs list filters by state", async () => {
+  await page.goto(base + "/projects/churn");
+  await page.getByRole("button", { name: "Run train now" }).click();
+  await page.waitForFunction(() => document.querySelector("h1 .chip")?.textContent === "queued");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Pipeline runs" }).click();
+  await page.getByLabel("State").selectOption("failed");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("state") === "failed");
+  const states = await page.locator("table.pruns tbody tr .chip").allTextContents();
+  expect(states.length === 1 && states[0] === "failed", "filtered states: " + states.join(","));
+  await shot("13-pipeline-runs");
+});
+
+await step("backfill from the project page queues a run per logical date", async () => {
+  await page.goto(base + "/projects/churn");
+  await page.getByText("Backfill…").click();
+  await page.getByLabel("First day").fill("2026-01-01");
+  await page.getByLabel("Last day").fill("2026-03-31");
+  await page.getByRole("button", { name: "Queue backfill" }).click();
+  await page.getByRole("status").filter({ hasText: "Backfill: 2 runs queued" }).waitFor();
+  const causes = await page.locator("table.pruns tbody tr td:nth-child(5)").allTextContents();
+  expect(causes.filter((c) => c === "backfill").length === 2, "causes: " + causes.join(","));
+  await shot("13b-backfill");
+});
+
+await step("model version lineage: version → MLflow run → pipeline run → commit + mart snapshot", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
+  await page.getByRole("link", { name: "churn-model" }).click();
+  await page.getByRole("link", { name: "Lineage of v2" }).click();
+  await page.getByRole("heading", { name: "Lineage of churn-model v2" }).waitFor();
+  const text = await page.locator("ol.lineage").textContent();
+  expect(text.includes("run-01") && text.includes("Pipeline run") && text.includes("Train on the iris mart") && text.includes("iris"), "lineage: " + text);
+  await shot("14-lineage");
+  await page.locator("ol.lineage").getByRole("link", { name: "iris" }).click();
+  await page.getByRole("heading", { name: "First rows of v1" }).waitFor();
+  const rows = await page.locator("table.preview-rows tbody tr").count();
+  expect(rows === 20, `preview rows = ${rows}`);
+  await shot("15-mart");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Marts" }).click();
+  await page.getByRole("heading", { name: "Data marts" }).waitFor();
+  await shot("16-marts");
 });
 
 await context.close();

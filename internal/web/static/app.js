@@ -95,12 +95,68 @@
     update();
   }
 
+  // Follows a pipeline run's log (server-sent events of the REST API's
+  // /api/posml/runs/{id}/logs?follow=1) into every pre[data-log]: a line
+  // per message, a header per attempt, and the final state at the end.
+  var streams = [];
+  function follow(root) {
+    // Close the streams of logs no longer in the page (htmx swapped them out).
+    streams = streams.filter(function (s) {
+      if (document.contains(s.pre)) return true;
+      s.es.close();
+      return false;
+    });
+    var els = root.querySelectorAll ? root.querySelectorAll("pre[data-log]") : [];
+    els.forEach(function (pre) {
+      if (pre.dataset.following) return;
+      pre.dataset.following = "1";
+      var status = document.getElementById(pre.getAttribute("aria-describedby"));
+      var es = new EventSource(pre.dataset.log);
+      streams.push({ es: es, pre: pre });
+      var add = function (text, cls) {
+        var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        var node = cls ? document.createElement("span") : document.createTextNode(text + "\n");
+        if (cls) { node.className = cls; node.textContent = text; }
+        pre.appendChild(node);
+        pre.dataset.lines = String(Number(pre.dataset.lines || 0) + (cls ? 0 : 1));
+        if (atEnd) pre.scrollTop = pre.scrollHeight;
+      };
+      es.onmessage = function (e) { add(e.data); };
+      es.addEventListener("attempt", function (e) { add("── attempt " + e.data + " ──", "attempt"); });
+      es.addEventListener("end", function (e) {
+        es.close();
+        var end = {};
+        try { end = JSON.parse(e.data); } catch (err) { /* keep {} */ }
+        add("── run " + (end.state || "ended") + (end.reason ? ": " + end.reason : "") + " ──", "end");
+        pre.dataset.ended = end.state || "ended";
+        if (status) status.textContent = "The run has ended (" + (end.state || "?") + "); this is its whole log.";
+      });
+      es.onerror = function () {
+        if (pre.dataset.ended) return;
+        if (status) status.textContent = "Lost the log stream; retrying…";
+      };
+      es.onopen = function () {
+        if (status && !pre.dataset.ended) status.textContent = "Following the log as it grows…";
+      };
+    });
+  }
+  function stopStreams() {
+    streams.forEach(function (s) { s.es.close(); });
+    streams = [];
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail && e.detail.boosted) stopStreams();
+  });
+  document.addEventListener("htmx:beforeHistorySave", stopStreams);
+  window.addEventListener("pagehide", stopStreams);
+
   function boot() {
     if (window.htmx) {
-      htmx.onLoad(function (el) { init(el); compareForm(el); });
+      htmx.onLoad(function (el) { init(el); compareForm(el); follow(el); });
     } else {
       init(document);
       compareForm(document);
+      follow(document);
     }
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
