@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 
 	"github.com/posml/posml"
 )
@@ -142,7 +143,22 @@ func (s *Service) cached(ctx context.Context, name, key string, fresh bool) (str
 }
 
 // snapshotFile returns the local file of a snapshot, fetched from the
-// object store if this replica has not got it yet.
+// object store if this replica has not got it yet. A snapshot made before
+// the server had an object store is only in this replica's directory,
+// under its version's name: it is used from there, and stored for the
+// other replicas on the way.
 func (s *Service) snapshotFile(snap Snapshot) (string, error) {
-	return s.cached(context.Background(), s.Path(snap), snapshotKey(snap.MartID, snap.Digest), false)
+	ctx := context.Background()
+	name, err := s.cached(ctx, s.Path(snap), snapshotKey(snap.MartID, snap.Digest), false)
+	if err == nil || !errors.Is(err, posml.ErrNotFound) && !errors.Is(err, fs.ErrNotExist) {
+		return name, err
+	}
+	legacy := filepath.Join(s.dir, snap.MartID, strconv.Itoa(snap.Version)+".parquet")
+	if _, serr := os.Stat(legacy); serr != nil {
+		return "", err
+	}
+	if perr := s.putObject(ctx, snapshotKey(snap.MartID, snap.Digest), legacy); perr != nil {
+		s.log.Warn("datamart: store a snapshot made before the object store", "mart", snap.MartID, "version", snap.Version, "err", perr)
+	}
+	return legacy, nil
 }

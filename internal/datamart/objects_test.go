@@ -227,3 +227,29 @@ func TestObjectsArtifactStore(t *testing.T) {
 		t.Error("removing a removed mart succeeded")
 	}
 }
+
+// TestObjectsLegacySnapshot: a snapshot made before the server had an
+// object store is read from the replica's directory and stored on the way,
+// so that the other replicas read it too.
+func TestObjectsLegacySnapshot(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	dirA := t.TempDir()
+	old := datamart.New(store, datamart.Config{Dir: dirA})
+	_, snap, _, err := old.Upload(ctx, "dm_old", "o.csv", "", strings.NewReader("x\n1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := &memObjects{m: map[string][]byte{}}
+	a := datamart.New(store, datamart.Config{Dir: dirA, Objects: objs})
+	b := datamart.New(store, datamart.Config{Dir: t.TempDir(), Objects: objs})
+	if _, err := b.Open(snap); err == nil {
+		t.Error("b read a snapshot that is only in a's directory")
+	}
+	if got := csvOf(t, a, snap); got != "x\n1\n" {
+		t.Errorf("a reads %q", got)
+	}
+	if got := csvOf(t, b, snap); got != "x\n1\n" {
+		t.Errorf("b reads %q after a stored it", got)
+	}
+}
