@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/posml/posml/internal/artifact"
 	"github.com/posml/posml/internal/auth"
 	"github.com/posml/posml/internal/datamart"
 	"github.com/posml/posml/internal/pipeline"
@@ -32,8 +33,22 @@ func init() { register(newMartCmd) }
 // under <data-dir>/marts; reads with a run token recorded on the run's
 // MLflow run) and the REST API's configuration for it. The server runs
 // svc.Run(ctx, martRefreshInterval) for the refresh schedules.
-func newMartServer(store *sqlstore.Store, dataDir string, log *slog.Logger) (*datamart.Service, *restapi.MartsConfig) {
-	svc := datamart.New(store, datamart.Config{Dir: filepath.Join(dataDir, "marts"), Tracking: store, Log: log})
+//
+// With an S3 artifact store, snapshots are kept there (the data dir is then
+// only a cache), so every replica can serve every snapshot.
+func newMartServer(store *sqlstore.Store, dataDir string, art artifact.Store, log *slog.Logger) (*datamart.Service, *restapi.MartsConfig) {
+	cfg := datamart.Config{Dir: filepath.Join(dataDir, "marts"), Tracking: store, Log: log}
+	if s3, ok := art.(*artifact.S3); ok {
+		cfg.Objects = datamart.ObjectFuncs{
+			PutFunc: s3.Put,
+			GetFunc: func(ctx context.Context, key string) (io.ReadCloser, error) {
+				rc, _, err := s3.Open(ctx, key)
+				return rc, err
+			},
+			DeleteFunc: s3.Delete,
+		}
+	}
+	svc := datamart.New(store, cfg)
 	return svc, &restapi.MartsConfig{Service: svc, Tokens: auth.New(store, auth.Config{})}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posml/posml/internal/artifact"
 	"github.com/posml/posml/internal/auth"
 	"github.com/posml/posml/internal/datamart"
 	"github.com/posml/posml/internal/lineage"
@@ -27,7 +28,7 @@ func TestMartAndSourceCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, mc := newMartServer(st, t.TempDir(), nil)
+	_, mc := newMartServer(st, t.TempDir(), nil, nil)
 	srv := httptest.NewServer(restapi.Handler(restapi.Config{Marts: mc}))
 	defer srv.Close()
 
@@ -110,7 +111,7 @@ func TestMartLineageThroughTracking(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	svc, mc := newMartServer(st, t.TempDir(), nil)
+	svc, mc := newMartServer(st, t.TempDir(), nil, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/api/posml/", restapi.Handler(restapi.Config{Marts: mc}))
 	mux.Handle("/", mlflowapi.Handler(martLineageStore{st, svc}, nil, nil))
@@ -187,5 +188,47 @@ func TestMartLineageThroughTracking(t *testing.T) {
 	reads, err := svc.Reads(ctx, run.ID)
 	if err != nil || len(reads) != 1 || reads[0].Version != snap.Version {
 		t.Errorf("reads of the pipeline run = %+v, %v", reads, err)
+	}
+}
+
+// TestMartSnapshotsOnS3: with an S3 artifact store, `posml server` keeps
+// mart snapshots in the bucket, so a second replica with an empty data dir
+// serves them.
+func TestMartSnapshotsOnS3(t *testing.T) {
+	bucket, env, why := testS3Bucket(t)
+	if bucket == "" {
+		t.Skip(why)
+	}
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "posml.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s3, err := artifact.OpenS3(ctx, artifact.S3Config{Bucket: bucket, Prefix: "artifacts", Endpoint: env["MLFLOW_S3_ENDPOINT_URL"],
+		AccessKeyID: env["AWS_ACCESS_KEY_ID"], SecretAccessKey: env["AWS_SECRET_ACCESS_KEY"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, _ := newMartServer(st, t.TempDir(), s3, nil)
+	if _, _, _, err := one.Upload(ctx, "dm_s3", "d.csv", "", strings.NewReader("x,y\n1,a\n2,b\n")); err != nil {
+		t.Fatal(err)
+	}
+	files, err := s3.List(ctx, "marts/dm_s3")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("bucket holds no snapshot under marts/dm_s3: %v, %v", files, err)
+	}
+	// A second replica: same catalog, empty data dir.
+	_, mc := newMartServer(st, t.TempDir(), s3, nil)
+	srv := httptest.NewServer(restapi.Handler(restapi.Config{Marts: mc}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/posml/marts/dm_s3/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "x,y\n1,a\n2,b\n" {
+		t.Errorf("second replica served %d %q; want the snapshot", resp.StatusCode, body)
 	}
 }

@@ -160,7 +160,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	log.Info("posml server starting", "version", version, "db", redactURL(cfg.DB), "dialect", store.Dialect(), "artifacts", cfg.ArtifactsDir)
 	var eng *engine
 	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
-	marts, martsAPI := newMartServer(store, cfg.DataDir, log)
+	marts, martsAPI := newMartServer(store, cfg.DataDir, art, log)
 	cfg.Native.Marts = martsAPI
 	nat := newNative(store, cfg.Native, log)
 	// The background loops stop with ctx; when the server returns early
