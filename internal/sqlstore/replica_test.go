@@ -173,6 +173,19 @@ func TestRunLog(t *testing.T) {
 				t.Errorf("ReadLog(from %d, limit %d) = %q, %v; want %q", tc.from, tc.limit, got, err, tc.want)
 			}
 		}
+		// An append retried at the same position with more bytes (the first
+		// committed but reported an error) keeps the longer chunk: no gap.
+		for _, c := range []struct {
+			pos  int64
+			data string
+		}{{0, "one "}, {4, "two "}, {0, "one two three"}, {13, " four"}} {
+			if err := s.AppendLog(ctx, r.ID, 3, c.pos, []byte(c.data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.ReadLog(ctx, r.ID, 3, 0, 1<<20); err != nil || string(got) != "one two three four" {
+			t.Errorf("ReadLog after a longer retried append = %q, %v; want %q", got, err, "one two three four")
+		}
 		if got, err := s.ReadLog(ctx, r.ID, 2, 0, 100); err != nil || len(got) != 0 {
 			t.Errorf("ReadLog of attempt 2 = %q, %v; want empty", got, err)
 		}

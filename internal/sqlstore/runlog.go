@@ -11,15 +11,18 @@ import (
 const MaxStoredLog = 16 << 20
 
 // AppendLog stores bytes [pos, pos+len(data)) of the log of attempt n of
-// run id; a chunk already stored at pos is kept (a retried append is
-// harmless). Past MaxStoredLog nothing more is stored.
+// run id. A retried append at the same pos is harmless: the longer of the
+// two chunks is kept (an append that committed but reported an error may be
+// retried with more bytes, which must not leave a gap). Past MaxStoredLog
+// nothing more is stored.
 func (s *Store) AppendLog(ctx context.Context, id pipeline.RunID, n int, pos int64, data []byte) error {
 	if len(data) == 0 || pos >= MaxStoredLog {
 		return nil
 	}
 	return internal("append log", s.inTx(ctx, func(t *tx) error {
 		_, err := t.exec(`INSERT INTO run_log_chunks (run_id, n, pos, end_pos, data) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (run_id, n, pos) DO NOTHING`, id, n, pos, pos+int64(len(data)), data)
+			ON CONFLICT (run_id, n, pos) DO UPDATE SET end_pos = excluded.end_pos, data = excluded.data
+			WHERE excluded.end_pos > run_log_chunks.end_pos`, id, n, pos, pos+int64(len(data)), data)
 		return err
 	}))
 }
@@ -44,8 +47,12 @@ func (s *Store) ReadLog(ctx context.Context, id pipeline.RunID, n int, from int6
 		if pos > next {
 			break // a gap: the rest is not stored yet
 		}
+		end := pos + int64(len(data))
+		if end <= next {
+			continue // covered by a longer chunk already read
+		}
 		out = append(out, data[next-pos:]...)
-		next = pos + int64(len(data))
+		next = end
 	}
 	return out, internal("read log", rows.Err())
 }
