@@ -81,16 +81,21 @@ func render(name string, opts Options) (map[string][]byte, error) {
 		roots = append(roots, "lite")
 	}
 	for _, root := range roots {
-		if err := renderDir(out, root, name); err != nil {
+		if err := renderDir(out, root, name, opts.Lite); err != nil {
 			return nil, fmt.Errorf("scaffold: %s: %w", root, err) // a bug in the embedded template
 		}
 	}
 	return out, nil
 }
 
-// renderDir executes the templates under root into out, by path relative to root.
-func renderDir(out map[string][]byte, root, name string) error {
-	data := struct{ Name string }{name}
+// renderDir executes the templates under root into out, by path relative to
+// root. Templates see .Name and .Lite (small differences of the lite variant
+// live in template/ as {{if .Lite}}; lite/ holds only files that differ a lot).
+func renderDir(out map[string][]byte, root, name string, lite bool) error {
+	data := struct {
+		Name string
+		Lite bool
+	}{name, lite}
 	return fs.WalkDir(files, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

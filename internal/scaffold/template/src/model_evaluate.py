@@ -13,9 +13,10 @@ SRC_HOME = os.path.dirname(os.path.realpath(__file__))
 if SRC_HOME not in sys.path:
     sys.path.append(SRC_HOME)
 
-from mlflow import MlflowClient
+{{if .Lite}}from posml.tracking import MlflowClient, MlflowException
+{{else}}from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-
+{{end}}
 from config import config as conf
 from modeling import better, metric_direction, mlflow_settings, setup_mlflow
 
