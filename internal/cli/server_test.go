@@ -267,8 +267,8 @@ func TestTrackingURL(t *testing.T) {
 
 // e2eTrain is a train.py that speaks the MLflow REST API with urllib, as
 // an MLflow client would with MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN:
-// one MLflow run with the metric METRIC (FIRST for the server's first run,
-// SECOND after) and a logged model.
+// one MLflow run with the metric METRIC (FIRST for the first run of the
+// project, SECOND after, counted in the file RAN) and a logged model.
 const e2eTrain = `import json, os, sys, time, urllib.request
 SRC_HOME = os.path.dirname(os.path.abspath(__file__))
 sys.path.append(SRC_HOME)
@@ -288,9 +288,10 @@ def call(method, path, body=None, data=None, ctype=None):
         return json.loads(raw) if raw else {}
 
 def train():
-    counter = os.path.join(os.environ["HOME"], "e2e-count")
-    n = int(open(counter).read()) if os.path.exists(counter) else 0
-    open(counter, "w").write(str(n + 1))
+    ran = RAN  # one line per run so far, shared by all replicas
+    n = len(open(ran).read().splitlines()) if os.path.exists(ran) else 0
+    with open(ran, "a") as f:
+        f.write(os.environ["POSML_RUN_ID"] + "\n")
     acc = FIRST if n == 0 else SECOND
     name = os.environ["MLFLOW_EXPERIMENT_NAME"]
     try:
@@ -349,141 +350,7 @@ func TestServerEndToEnd(t *testing.T) {
 	}
 }
 
-// serverEndToEnd runs the test with the server's extra args and
-// environment.
-func serverEndToEnd(t *testing.T, metric, first, second, outcome, champion string, env map[string]string, args ...string) {
-	dir := t.TempDir()
-	repo := filepath.Join(dir, "repo")
-	train := strings.NewReplacer("METRIC", strconv.Quote(metric), "FIRST", first, "SECOND", second).Replace(e2eTrain)
-	writeFiles(t, repo, map[string]string{
-		"src/config.yaml": "proj_name: e2e\nmodel_name: e2e_model\nmart_id: m\ntime_zone: Asia/Seoul\n" +
-			"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nmlflow:\n  target_metric: " + metric + "\n",
-		"src/train.py": train,
-	})
-	gitCommit(t, repo)
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"server", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--max-parallel", "1"}, args...),
-			strings.NewReader(""), io.Discard, &stderr, func(k string) string { return env[k] })
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
-	base := "http://" + addr
-	call := func(method, path, body string, out any) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if out != nil && json.Unmarshal(b, out) != nil {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
-		}
-		return resp.StatusCode
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/health"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start\n%s", stderr.String())
-		}
-	}
-	if code := call("POST", "/api/posml/projects", `{"repo": "`+repo+`"}`, nil); code/100 != 2 {
-		t.Fatalf("add project: %d\n%s", code, stderr.String())
-	}
-	type run struct {
-		ID        string `json:"id"`
-		State     string `json:"state"`
-		Cause     string `json:"cause"`
-		Reason    string `json:"reason"`
-		Decisions []struct {
-			Outcome    string `json:"outcome"`
-			Reason     string `json:"reason"`
-			NewVersion int64  `json:"new_version"`
-			AliasMoved bool   `json:"alias_moved"`
-		} `json:"promotion"`
-	}
-	waitRun := func(id string) run {
-		t.Helper()
-		var r run
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			call("GET", "/api/posml/runs/"+id, "", &r)
-			if r.State != "queued" && r.State != "running" && r.State != "" {
-				return r
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("run %s still %s\n%s", id, r.State, stderr.String())
-			}
-		}
-	}
-	// The scheduler fires the latest @hourly tick at once (no catch-up).
-	var list struct {
-		Runs []run `json:"runs"`
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(list.Runs) == 0; time.Sleep(50 * time.Millisecond) {
-		call("GET", "/api/posml/runs?project=e2e", "", &list)
-		if time.Now().After(deadline) {
-			t.Fatalf("no scheduled run\n%s", stderr.String())
-		}
-	}
-	fired := waitRun(list.Runs[0].ID)
-	if fired.State != "succeeded" || fired.Cause != "schedule" || len(fired.Decisions) != 1 || fired.Decisions[0].Outcome != "registered" || !fired.Decisions[0].AliasMoved {
-		t.Fatalf("scheduled run: %+v\n%s", fired, stderr.String())
-	}
-	var search struct {
-		Runs []struct {
-			Data struct {
-				Tags []struct{ Key, Value string } `json:"tags"`
-			} `json:"data"`
-		} `json:"runs"`
-	}
-	call("POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids": ["1"], "filter": "tags.\"posml.pipeline_run_id\" = '`+fired.ID+`'"}`, &search)
-	if len(search.Runs) != 1 {
-		t.Fatalf("MLflow runs of pipeline run %s: %+v", fired.ID, search)
-	}
-	tags := map[string]string{}
-	for _, tg := range search.Runs[0].Data.Tags {
-		tags[tg.Key] = tg.Value
-	}
-	if tags["posml.project"] != "e2e" || len(tags["mlflow.source.git.commit"]) != 40 {
-		t.Errorf("MLflow run tags %v", tags)
-	}
-	var alias struct {
-		ModelVersion struct {
-			Version string `json:"version"`
-		} `json:"model_version"`
-	}
-	call("GET", "/api/2.0/mlflow/registered-models/alias?name=e2e_model&alias=champion", "", &alias)
-	if alias.ModelVersion.Version != "1" {
-		t.Errorf("champion = %+v; want version 1", alias)
-	}
-
-	var next run
-	if code := call("POST", "/api/posml/runs", `{"project": "e2e"}`, &next); code/100 != 2 {
-		t.Fatalf("manual run: %d", code)
-	}
-	next = waitRun(next.ID)
-	if next.State != "succeeded" || next.Cause != "manual" || len(next.Decisions) != 1 || next.Decisions[0].Outcome != outcome {
-		t.Errorf("manual run with %s %s after %s: %+v; want %s", metric, second, first, next, outcome)
-	}
-	call("GET", "/api/2.0/mlflow/registered-models/alias?name=e2e_model&alias=champion", "", &alias)
-	if alias.ModelVersion.Version != champion {
-		t.Errorf("champion after the second run = %+v; want version %s", alias, champion)
-	}
-}
-
+@@HELPER@@
 // TestServerHelper is `posml server` in a child process for
 // TestServerKill9; it is skipped otherwise.
 func TestServerHelper(t *testing.T) {
