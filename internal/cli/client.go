@@ -36,7 +36,7 @@ func (f *clientFlags) add(c *cobra.Command, persistent bool) {
 	if persistent {
 		fs = c.PersistentFlags()
 	}
-	fs.StringVar(&f.url, "url", "", "posml server URL (env POSML_URL; default "+defaultServerURL+")")
+	fs.StringVar(&f.url, "url", "", "posml server URL (env POSML_URL; default "+defaultServerURL+"); a server with authentication on needs a user token in POSML_TOKEN")
 	fs.BoolVar(&f.asJSON, "json", false, "print the server's JSON instead of a table")
 }
 
@@ -47,7 +47,7 @@ type client struct {
 }
 
 // client returns a client for the server named by --url, else POSML_URL,
-// else the default.
+// else the default, sending the user token POSML_TOKEN when it is set.
 func (f *clientFlags) client(e *env) (*client, error) {
 	base := f.url
 	if base == "" {
@@ -60,7 +60,24 @@ func (f *clientFlags) client(e *env) (*client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &usageError{fmt.Errorf("server URL %q: want http://HOST:PORT", base)}
 	}
-	return &client{base: strings.TrimRight(base, "/"), http: &http.Client{}}, nil
+	hc := &http.Client{}
+	if tok := e.getenv("POSML_TOKEN"); tok != "" {
+		hc.Transport = bearer{token: tok, next: http.DefaultTransport}
+	}
+	return &client{base: strings.TrimRight(base, "/"), http: hc}, nil
+}
+
+// bearer authenticates every request with a user token (POSML_TOKEN, made by
+// `posml token create`), as a server with authentication on requires.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // apiError is an error answer of the server.

@@ -26,6 +26,7 @@ import (
 	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/promotion"
 	"github.com/posml/posml/internal/pyenv"
+	"github.com/posml/posml/internal/restapi"
 	"github.com/posml/posml/internal/runner"
 	"github.com/posml/posml/internal/scheduler"
 	"github.com/posml/posml/internal/server"
@@ -43,6 +44,12 @@ type serverConfig struct {
 	DB           string // database URL
 	ArtifactsDir string
 	LogLevel     slog.Level
+	// RequireAuth: the APIs and the UI need a user or a run token
+	// (authRequired decides it from the address and the flags).
+	RequireAuth bool
+	// NoAuth: --no-auth turned authentication off on a non-loopback
+	// address.
+	NoAuth bool
 	// Projects, webhooks and notifications (project.go).
 	Native nativeConfig
 	// The pipeline engine (engine.go).
@@ -91,6 +98,12 @@ default: --addr (POSML_ADDR, 127.0.0.1:5000), --data-dir (POSML_DATA_DIR,
 ./posml-data), --db (POSML_DB, SQLite in the data directory),
 --artifacts-destination (POSML_ARTIFACTS_DESTINATION, <data-dir>/artifacts).
 
+Authentication: on any address but a loopback one (or with --require-auth,
+POSML_REQUIRE_AUTH=1) the APIs and the UI require a user (posml user add):
+MLflow clients send MLFLOW_TRACKING_USERNAME/PASSWORD or a user token (posml
+token create) as MLFLOW_TRACKING_TOKEN, the UI asks for a login. --no-auth
+turns this off, with a warning.
+
 The server stops gracefully on SIGINT or SIGTERM.`,
 		Example: `  posml server
   posml server --addr 0.0.0.0:5000 --data-dir /var/lib/posml
@@ -127,6 +140,16 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 				return err
 			}
 			cfg.Native.Python = cfg.Engine.Python // validation parses with the interpreter that runs
+			requireAuth, _ := cmd.Flags().GetBool("require-auth")
+			noAuth, _ := cmd.Flags().GetBool("no-auth")
+			if !cmd.Flags().Changed("require-auth") && !noAuth {
+				requireAuth = isTrue(e.getenv("POSML_REQUIRE_AUTH"))
+			}
+			var err error
+			if cfg.RequireAuth, err = authRequired(cfg.Addr, requireAuth, noAuth); err != nil {
+				return err
+			}
+			cfg.NoAuth = noAuth && !isLoopback(cfg.Addr)
 			return runServer(cmd.Context(), e, cfg)
 		},
 	}
@@ -136,6 +159,8 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&db, "db", "", "database URL: sqlite:///relative.db, sqlite:////absolute.db or postgres://... (env POSML_DB; default SQLite in the data directory)")
 	f.StringVar(&artifacts, "artifacts-destination", "", "directory, or s3://bucket/prefix, where proxied artifacts are stored (env POSML_ARTIFACTS_DESTINATION; default <data-dir>/artifacts; S3 settings from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, MLFLOW_S3_ENDPOINT_URL)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env POSML_LOG_LEVEL)")
+	f.Bool("require-auth", false, "require a login or token for the APIs and the UI even on a loopback address (env POSML_REQUIRE_AUTH=1; on by default for any other address)")
+	f.Bool("no-auth", false, "serve without authentication even on a non-loopback address: anyone who reaches the port may read and change everything")
 	addNativeFlags(c)
 	addEngineFlags(c)
 	return c
@@ -161,6 +186,14 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	var eng *engine
 	cfg.Native.WakeFunc = func() { eng.Wake() } // eng is set below, before the server serves
 	marts, martsAPI := newMartServer(store, cfg.DataDir, art, log)
+	var users *auth.Users // nil: no authentication
+	if cfg.RequireAuth {
+		users = auth.NewUsers(store)
+		martsAPI.RequireAuth, martsAPI.Users = true, users
+		warnNoUsers(ctx, store, log)
+	} else if cfg.NoAuth {
+		log.Warn("AUTHENTICATION IS OFF (--no-auth) on a non-loopback address: anyone who reaches " + cfg.Addr + " may read and change every project, run, model and mart")
+	}
 	cfg.Native.Marts = martsAPI
 	nat := newNative(store, cfg.Native, log)
 	// The background loops stop with ctx; when the server returns early
@@ -188,24 +221,37 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		Leases:   replicaLeases{store, replica},           // heartbeat and attempt leases of this replica
 		Tokens:   auth.New(store, auth.Config{}),          // MLFLOW_TRACKING_TOKEN of each run
 		Promoter: promotion.New(store, nat.Notifier, log), // champion/challenger after a train run succeeds
+		// The registry's clones, cloned or fetched for a project or commit
+		// another replica registered.
+		Source: &runner.GitSource{Dir: cfg.Engine.ReposDir, Refresh: nat.Projects.Refresh},
 	}, trackingURL(cfg.Addr), nat.RunEnded, log)
 	ctx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()
 	engineDone := eng.start(ctx, stopEngine) // an engine failure stops the server too
 	defer func() { err = errors.Join(err, engineDone()) }()
+	// The tracking store attaches a pipeline run's mart reads to the MLflow
+	// runs its token creates.
+	tracking := mlflowapi.Handler(martLineageStore{store, marts}, art, log)
+	native := nat.Handler
+	uiOpt := web.Options{Log: log}
+	if users != nil { // users (password, token, session) or run tokens
+		tracking = mlflowapi.WithAuth(tracking, mlflowapi.AuthConfig{Tokens: auth.New(store, auth.Config{}), Lineage: store,
+			Store: martLineageStore{store, marts}, RequireAuth: true, Users: users, Log: log})
+		native = restapi.RequireUser(native, users, log)
+		uiOpt.Users = users
+	}
 	srv := server.New(server.Config{
-		Addr:    cfg.Addr,
-		Version: version,
-		// The tracking store attaches a pipeline run's mart reads to the MLflow
-		// runs its token creates.
-		Tracking: mlflowapi.Handler(martLineageStore{store, marts}, art, log),
+		Addr:     cfg.Addr,
+		Version:  version,
+		Tracking: tracking,
 		// Run tokens may write only their own project's artifacts.
 		Artifacts: mlflowapi.WithAuth(artifact.Handler(art, log), mlflowapi.AuthConfig{
-			Tokens: auth.New(store, auth.Config{}), Lineage: store, Store: store, Log: log}),
-		Native: nat.Handler,
+			Tokens: auth.New(store, auth.Config{}), Lineage: store, Store: store, Log: log,
+			RequireAuth: users != nil, Users: usersOrNil(users)}),
+		Native: native,
 		// The UI's buttons call the services the REST API uses.
 		UI: web.Handler(web.Deps{Store: store, Artifacts: art, Pipelines: store,
-			Projects: nat.Projects, Runs: eng.pool, Marts: marts}, web.Options{Log: log}),
+			Projects: nat.Projects, Runs: eng.pool, Marts: marts}, uiOpt),
 		Log:    log,
 		Ready:  func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
 		Gauges: func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },
@@ -407,7 +453,10 @@ type engine struct {
 // collaborators (tokens, promotion), the rest is filled in here.
 func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, trackingURI string, onEnd func(pipeline.Run), log *slog.Logger) *engine {
 	eng := &engine{log: log}
-	deps.Store, deps.Backend, deps.Source = store, &executor.Local{}, &runner.GitSource{Dir: cfg.ReposDir}
+	deps.Store, deps.Backend = store, &executor.Local{}
+	if deps.Source == nil {
+		deps.Source = &runner.GitSource{Dir: cfg.ReposDir}
+	}
 	if !cfg.PythonGiven {
 		deps.Envs = &pyenv.Cache{Dir: cfg.EnvsDir, Base: cfg.Python}
 	}

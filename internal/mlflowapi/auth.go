@@ -58,6 +58,10 @@ type AuthConfig struct {
 	RequireAuth bool
 	// Log receives failures to record lineage; nil discards them.
 	Log *slog.Logger
+	// Users, when set, also accepts users (userauth.go): HTTP Basic with
+	// a password, or a Bearer user token. A user may do what an anonymous
+	// request may.
+	Users UserVerifier
 }
 
 // withStoreAuth is how Handler installs WithAuth: with the store's own
@@ -87,10 +91,18 @@ func WithAuth(next http.Handler, cfg AuthConfig) http.Handler {
 			next.ServeHTTP(w, r) // an outer WithAuth checked it
 			return
 		}
+		if cfg.Users != nil && checkUser(w, r, cfg.Users, cfg.Log, next) {
+			return
+		}
 		tok, ok := bearerToken(r)
 		if !ok {
 			if cfg.RequireAuth {
-				writeJSON(w, http.StatusUnauthorized, errorBody{ErrorCode: "UNAUTHENTICATED", Message: "This server requires a token: set MLFLOW_TRACKING_TOKEN."})
+				msg := "This server requires a token: set MLFLOW_TRACKING_TOKEN."
+				if cfg.Users != nil {
+					msg = "This server requires authentication: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN."
+					w.Header().Set("WWW-Authenticate", `Basic realm="posml"`)
+				}
+				writeJSON(w, http.StatusUnauthorized, errorBody{ErrorCode: "UNAUTHENTICATED", Message: msg})
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posml/posml"
+	"github.com/posml/posml/internal/auth"
 	"github.com/posml/posml/internal/datamart"
 	"github.com/posml/posml/internal/lineage"
 )
@@ -33,6 +34,11 @@ type MartsConfig struct {
 	Tokens MartTokens
 	// RequireAuth refuses requests without a valid token (401).
 	RequireAuth bool
+	// Users, when set, also accepts "Authorization: Bearer" user tokens
+	// (auth.UserTokenPrefix): the caller is then a user, not a run.
+	Users interface {
+		Token(ctx context.Context, token string) (auth.User, error)
+	}
 }
 
 // mountMarts adds the mart endpoints to the route table.
@@ -70,7 +76,13 @@ func (mh *martHandler) auth(f martFunc) http.Handler {
 		var caller *lineage.Caller
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		tok = strings.TrimSpace(tok)
+		_, isUser := UserFrom(r.Context()) // RequireUser checked it
 		switch {
+		case isUser:
+		case ok && auth.IsUserToken(tok) && mh.cfg.Users != nil:
+			if _, err := mh.cfg.Users.Token(r.Context(), tok); err != nil {
+				return nil, errUnauthorized("invalid or expired token")
+			}
 		case ok && tok != "" && mh.cfg.Tokens != nil:
 			c, err := mh.cfg.Tokens.Verify(r.Context(), tok)
 			if err != nil {

@@ -12,9 +12,11 @@ import (
 )
 
 // ensureDefaultExperiment creates experiment 0 "Default" when the database
-// has no experiment at all.
+// has no experiment at all. Replicas starting at once on an empty database
+// may all find none: the first insert wins, the others' unique violation
+// means it is there.
 func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
-	return s.inTx(ctx, func(t *tx) error {
+	err := s.inTx(ctx, func(t *tx) error {
 		var n int
 		if err := t.queryRow(`SELECT COUNT(*) FROM experiments`).Scan(&n); err != nil {
 			return err
@@ -28,6 +30,10 @@ func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
 			VALUES (0, ?, ?, 'active', ?, ?)`, tracking.DefaultExperimentName, loc, now, now)
 		return err
 	})
+	if isUniqueViolation(err) {
+		return nil
+	}
+	return err
 }
 
 // CreateExperiment creates an active experiment and returns its ID. An empty

@@ -56,6 +56,8 @@ type Options struct {
 	Dev bool
 	// Log receives server errors; nil discards them.
 	Log *slog.Logger
+	// Users, when set, requires a login for every page (login.go).
+	Users Users
 }
 
 // Handler returns the UI. It answers every path it is given, with a 404
@@ -70,13 +72,16 @@ func Handler(deps Deps, opt Options) http.Handler {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{store: deps.Store, art: deps.Artifacts, log: opt.Log, fsys: opt.Assets, dev: opt.Dev,
-		pipes: deps.Pipelines, projActs: deps.Projects, runActs: deps.Runs, marts: deps.Marts, csrf: newCSRF()}
+		pipes: deps.Pipelines, projActs: deps.Projects, runActs: deps.Runs, marts: deps.Marts, csrf: newCSRF(), users: opt.Users}
 	if deps.Pipelines == nil { // the buttons need the pages
 		h.projActs, h.runActs = nil, nil
 	}
 	h.th, h.thErr = load(opt.Assets, h.navHas)
 	if h.thErr != nil {
 		h.log.Error("web templates", "err", h.thErr)
+	}
+	if opt.Users != nil {
+		return h.requireLogin(h.routes(), opt.Users)
 	}
 	return h.routes()
 }
@@ -95,6 +100,7 @@ type handler struct {
 	runActs  RunActions
 	marts    Marts // nil: no marts pages
 	csrf     csrf
+	users    Users // nil: no login
 }
 
 // navHas reports whether a page of the nav exists on this server.
@@ -104,6 +110,8 @@ func (h *handler) navHas(page string) bool {
 		return h.pipes != nil
 	case "marts":
 		return h.marts != nil
+	case "account":
+		return h.users != nil
 	}
 	return true
 }
