@@ -45,6 +45,16 @@ func (s *Store) PromotionDecisionsOfProject(ctx context.Context, project pipelin
 	return s.promotionDecisions(ctx, `WHERE project_id = ? ORDER BY id DESC LIMIT ?`, int64(project), limit)
 }
 
+// PromotionDecisionsOfModel lists the decisions about registered model
+// name, newest first, at most limit of them (all when limit <= 0): the
+// champion history with both scores of every promotion and hold.
+func (s *Store) PromotionDecisionsOfModel(ctx context.Context, name string, limit int) ([]lineage.Decision, error) {
+	if limit <= 0 {
+		return s.promotionDecisions(ctx, `WHERE model_name = ? ORDER BY id DESC`, name)
+	}
+	return s.promotionDecisions(ctx, `WHERE model_name = ? ORDER BY id DESC LIMIT ?`, name, limit)
+}
+
 func (s *Store) promotionDecisions(ctx context.Context, where string, args ...any) ([]lineage.Decision, error) {
 	var out []lineage.Decision
 	err := s.scanEach(ctx, `SELECT id, project_id, pipeline_run_id, model_name, metric, direction,

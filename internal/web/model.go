@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/posml/posml/internal/lineage"
 	"github.com/posml/posml/internal/registry"
 	"github.com/posml/posml/internal/search"
 	"github.com/posml/posml/internal/sqlstore"
@@ -54,7 +55,13 @@ type modelPage struct {
 	Events    []timelineEntry // the whole history, newest first, one page
 	EPager    pager
 	EventsAll int
+	// Decisions are the latest promotion decisions about the model, with
+	// both scores (nil without the pipeline engine).
+	Decisions []lineage.Decision
 }
+
+// decisionsPerModel is how many promotion decisions the model page shows.
+const decisionsPerModel = 20
 
 func (h *handler) model(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -106,6 +113,11 @@ func (h *handler) model(w http.ResponseWriter, r *http.Request) error {
 		data.Events = append(data.Events, describe(e))
 	}
 	data.EPager = newPager(epage, eventsPerPage, hi-lo, hi < len(events), func(p int) string { return link(vpage, p) + "#history" })
+	if h.pipes != nil {
+		if data.Decisions, err = h.pipes.PromotionDecisionsOfModel(ctx, m.Name, decisionsPerModel); err != nil {
+			return err
+		}
+	}
 	h.render(w, r, http.StatusOK, "model.html", data)
 	return nil
 }

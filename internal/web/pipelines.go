@@ -31,6 +31,7 @@ type Pipelines interface {
 	Attempts(ctx context.Context, id pipeline.RunID) ([]pipeline.Attempt, error)
 	RunOutputs(ctx context.Context, run pipeline.RunID) ([]pipeline.Output, error)
 	PromotionDecisionsOfRun(ctx context.Context, run pipeline.RunID) ([]lineage.Decision, error)
+	PromotionDecisionsOfModel(ctx context.Context, name string, limit int) ([]lineage.Decision, error)
 	MartReads(ctx context.Context, run int64) ([]datamart.Read, error)
 	PipelineRunOf(ctx context.Context, mlflowRunID string) (pipeline.RunID, error)
 	GetModelVersion(ctx context.Context, name string, version int64) (registry.ModelVersion, error)

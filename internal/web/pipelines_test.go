@@ -171,6 +171,7 @@ func TestPipelinePages(t *testing.T) {
 			`href="/pipeline-runs/` + id(ps.Succeeded) + `"`, sha(1)[:10], "Train on the iris mart", `href="/marts/iris?version=1"`, "Promotion decision"}},
 		{"lineage outside posml", "/models/churn-model/versions/3/lineage", 200, []string{"logged from outside posml"}},
 		{"model links lineage", "/models/churn-model", 200, []string{`href="/models/churn-model/versions/2/lineage"`}},
+		{"model shows promotion decisions with both scores", "/models/churn-model", 200, []string{"Promotion decisions", "auc 0.51 beats the champion", "0.51", "0.5", "v1"}},
 		{"marts", "/marts", 200, []string{`href="/marts/iris"`, "uploaded file <code>iris.csv</code>", "v1: 30 rows, 3 columns"}},
 		{"mart", "/marts/iris", 200, []string{"sepal_length", "float64", "species", "20 of 30 rows", "setosa-19", "&lt;b&gt;x&lt;/b&gt;"}},
 		{"mart version", "/marts/iris?version=1", 200, []string{"Schema of v1"}},
