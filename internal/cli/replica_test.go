@@ -336,3 +336,59 @@ func TestSecondSQLiteServerRefused(t *testing.T) {
 		t.Errorf("posml server = %v; stderr %q; want %q", err, stderr.String(), want)
 	}
 }
+
+// TestReplicasOpenAtOnce: servers starting at once on a PostgreSQL
+// database without experiments all open it: each finds no experiment, one
+// creates the default experiment, and the others do not fail on it. (The
+// test holds the inserts back until every opener has counted.)
+func TestReplicasOpenAtOnce(t *testing.T) {
+	u := postgresURL(t)
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	raw, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`DELETE FROM experiments`); err != nil {
+		t.Fatal(err)
+	}
+	hold, err := raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.Exec(`LOCK TABLE experiments IN EXCLUSIVE MODE`); err != nil { // reads pass, inserts wait
+		t.Fatal(err)
+	}
+	const n = 4
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			st, err := sqlstore.Open(ctx, sqlstore.Config{URL: u})
+			if err != nil {
+				t.Errorf("open %d: %v", i, err)
+				return
+			}
+			st.Close()
+		})
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var waiting int
+		if err := raw.QueryRow(`SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND relation = 'experiments'::regclass`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d openers wait to insert the default experiment", waiting, n)
+		}
+	}
+	hold.Rollback()
+	wg.Wait()
+}

@@ -314,7 +314,9 @@ if __name__ == "__main__":
 // TestServerEndToEnd: a project in a local git repository is registered
 // through the REST API, fires on its schedule, and its run's MLflow run is
 // tagged with the pipeline run; promotion registers a version and sets
-// champion; a manual run with a worse metric is held.
+// champion; a manual run with a worse metric is held. On PostgreSQL and S3
+// also with three replicas: the fire starts once, and every replica serves
+// what any of them did.
 func TestServerEndToEnd(t *testing.T) {
 	for _, tc := range []struct {
 		metric        string
@@ -324,14 +326,21 @@ func TestServerEndToEnd(t *testing.T) {
 		// On PostgreSQL (POSML_TEST_POSTGRES_URL) and S3 (moto's server,
 		// when the machine's Python has it), else SQLite and a directory.
 		postgresS3 bool
+		replicas   int // servers on that database; 0: one
 	}{
-		{"accuracy_score", "0.9", "0.8", "held", "1", false}, // higher is better: worse
-		{"log_loss", "0.3", "0.2", "registered", "2", false}, // lower is better: better
-		{"log_loss", "0.3", "0.2", "registered", "2", true},  // the same on PostgreSQL and S3
+		{"accuracy_score", "0.9", "0.8", "held", "1", false, 0}, // higher is better: worse
+		{"log_loss", "0.3", "0.2", "registered", "2", false, 0}, // lower is better: better
+		{"log_loss", "0.3", "0.2", "registered", "2", true, 0},  // the same on PostgreSQL and S3
+		{"log_loss", "0.3", "0.2", "registered", "2", true, 3},  // and on three replicas
+		{"accuracy_score", "0.9", "0.8", "held", "1", true, 3},
 	} {
 		name := tc.metric
 		if tc.postgresS3 {
 			name += "/postgres_s3"
+		}
+		replicas := max(tc.replicas, 1)
+		if replicas > 1 {
+			name += fmt.Sprintf("/%d_replicas", replicas)
 		}
 		t.Run(name, func(t *testing.T) {
 			var args []string
@@ -343,14 +352,307 @@ func TestServerEndToEnd(t *testing.T) {
 					args, env = append(args, "--artifacts-destination", "s3://"+bucket+"/artifacts"), s3env
 				} else {
 					t.Logf("artifacts in a directory: %s", why)
+					if replicas > 1 { // shared by the replicas
+						args = append(args, "--artifacts-destination", filepath.Join(t.TempDir(), "artifacts"))
+					}
 				}
 			}
-			serverEndToEnd(t, tc.metric, tc.first, tc.second, tc.outcome, tc.champion, env, args...)
+			serverEndToEnd(t, tc.metric, tc.first, tc.second, tc.outcome, tc.champion, replicas, env, args...)
 		})
 	}
 }
 
-@@HELPER@@
+// serverEndToEnd runs the test on replicas servers with the extra args
+// and environment; several replicas share the database and the artifact
+// store of args (--db postgres://...). The project is registered through
+// the first replica, every replica's scheduler runs, the runs are watched
+// and the second run is queued through the others. With several replicas
+// it also checks that the fire started exactly once (in the database and
+// by the script's own record) and that every replica serves the runs'
+// MLflow runs and artifacts, and a log of a run another replica ran.
+func serverEndToEnd(t *testing.T, metric, first, second, outcome, champion string, replicas int, env map[string]string, args ...string) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	ran := filepath.Join(dir, "ran") // the train script's record of its runs
+	train := strings.NewReplacer("METRIC", strconv.Quote(metric), "FIRST", first, "SECOND", second, "RAN", strconv.Quote(ran)).Replace(e2eTrain)
+	writeFiles(t, repo, map[string]string{
+		"src/config.yaml": "proj_name: e2e\nmodel_name: e2e_model\nmart_id: m\ntime_zone: Asia/Seoul\n" +
+			"train_start_date: \"2026-01-01 00:00:00\"\ntrain_schedule_interval: \"@hourly\"\nmlflow:\n  target_metric: " + metric + "\n",
+		"src/train.py": train,
+	})
+	gitCommit(t, repo)
+	bases, datas := make([]string, replicas), make([]string, replicas)
+	stderrs := make([]syncBuffer, replicas)
+	logs := func() string { // every replica's log, for failures
+		if replicas == 1 {
+			return stderrs[0].String()
+		}
+		var b strings.Builder
+		for i := range stderrs {
+			fmt.Fprintf(&b, "--- replica r%d:\n%s", i, stderrs[i].String())
+		}
+		return b.String()
+	}
+	for i := range replicas {
+		addr := freeAddr(t)
+		bases[i], datas[i] = "http://"+addr, filepath.Join(dir, "data")
+		a := []string{"server", "--addr", addr, "--max-parallel", "1"}
+		if replicas > 1 {
+			datas[i] += strconv.Itoa(i)
+			a = append(a, "--replica-id", "r"+strconv.Itoa(i), "--lease-timeout", "5s")
+		}
+		a = append(append(a, "--data-dir", datas[i]), args...)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, a, strings.NewReader(""), io.Discard, &stderrs[i], func(k string) string { return env[k] })
+		}()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server r%d: %v", i, err)
+			}
+		}()
+	}
+	// A, B, C: the replica the project is registered through, the one the
+	// runs are watched through, the one the second run is queued through
+	// (all the same with one replica).
+	A, B, C := 0, 1%replicas, 2%replicas
+	call := func(i int, method, path, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, bases[i]+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if out != nil {
+			if p, ok := out.(*string); ok {
+				*p = string(b)
+			} else if json.Unmarshal(b, out) != nil {
+				t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+			}
+		}
+		return resp.StatusCode
+	}
+	for i := range replicas {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if resp, err := http.Get(bases[i] + "/health"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server r%d did not start\n%s", i, logs())
+			}
+		}
+	}
+	if code := call(A, "POST", "/api/posml/projects", `{"repo": "`+repo+`"}`, nil); code/100 != 2 {
+		t.Fatalf("add project: %d\n%s", code, logs())
+	}
+	type run struct {
+		ID          string    `json:"id"`
+		State       string    `json:"state"`
+		Cause       string    `json:"cause"`
+		Reason      string    `json:"reason"`
+		LogicalDate time.Time `json:"logical_date"`
+		Outputs     []struct {
+			MLflowRunID string `json:"mlflow_run_id"`
+		} `json:"outputs"`
+		Decisions []struct {
+			Outcome    string `json:"outcome"`
+			Reason     string `json:"reason"`
+			NewVersion int64  `json:"new_version"`
+			AliasMoved bool   `json:"alias_moved"`
+		} `json:"promotion"`
+	}
+	waitRun := func(id string) run {
+		t.Helper()
+		var r run
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			call(B, "GET", "/api/posml/runs/"+id, "", &r)
+			if r.State != "queued" && r.State != "running" && r.State != "" {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %s still %s\n%s", id, r.State, logs())
+			}
+		}
+	}
+	// The scheduler fires the latest @hourly tick at once (no catch-up).
+	var list struct {
+		Runs []run `json:"runs"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(list.Runs) == 0; time.Sleep(50 * time.Millisecond) {
+		call(B, "GET", "/api/posml/runs?project=e2e", "", &list)
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled run\n%s", logs())
+		}
+	}
+	fired := waitRun(list.Runs[0].ID)
+	if fired.State != "succeeded" || fired.Cause != "schedule" || len(fired.Decisions) != 1 || fired.Decisions[0].Outcome != "registered" || !fired.Decisions[0].AliasMoved {
+		t.Fatalf("scheduled run: %+v\n%s", fired, logs())
+	}
+	if replicas > 1 {
+		// Every scheduler has had its look at the fire (they tick each
+		// second): it started once, and the script ran once.
+		time.Sleep(2500 * time.Millisecond)
+		checkFiredOnce(t, dbOf(args), fired.ID, fired.LogicalDate, ran)
+	}
+	// served checks the MLflow run of pipeline run pr (the script logged
+	// value) through every replica; with several replicas also the model
+	// the script uploaded through the proxy of the replica that ran it,
+	// and the run's log through a replica that did not run it.
+	served := func(pr run, value string) {
+		t.Helper()
+		var search struct {
+			Runs []struct {
+				Info struct {
+					RunID        string `json:"run_id"`
+					ExperimentID string `json:"experiment_id"`
+				} `json:"info"`
+				Data struct {
+					Tags []struct{ Key, Value string } `json:"tags"`
+				} `json:"data"`
+			} `json:"runs"`
+		}
+		for i := range replicas {
+			call(i, "POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids": ["1"], "filter": "tags.\"posml.pipeline_run_id\" = '`+pr.ID+`'"}`, &search)
+			if len(search.Runs) != 1 {
+				t.Fatalf("MLflow runs of pipeline run %s through r%d: %+v", pr.ID, i, search)
+			}
+			tags := map[string]string{}
+			for _, tg := range search.Runs[0].Data.Tags {
+				tags[tg.Key] = tg.Value
+			}
+			if tags["posml.project"] != "e2e" || len(tags["mlflow.source.git.commit"]) != 40 {
+				t.Errorf("MLflow run tags through r%d: %v", i, tags)
+			}
+		}
+		if replicas == 1 {
+			return
+		}
+		info := search.Runs[0].Info
+		for i := range replicas {
+			var got string
+			path := "/api/2.0/mlflow-artifacts/artifacts/" + info.ExperimentID + "/" + info.RunID + "/artifacts/model/MLmodel"
+			if code := call(i, "GET", path, "", &got); code != 200 || got != "flavors: {}\n" {
+				t.Errorf("GET %s through r%d: %d %q", path, i, code, got)
+			}
+		}
+		by := ranBy(t, dbOf(args), pr.ID, datas)
+		other := (by + 1) % replicas
+		t.Logf("%s run %s ran on r%d; its log read through r%d", pr.Cause, pr.ID, by, other)
+		var log string
+		if code := call(other, "GET", "/api/posml/runs/"+pr.ID+"/logs", "", &log); code != 200 || !strings.Contains(log, "logged "+info.RunID+" "+value) {
+			t.Errorf("log of run %s (ran on r%d) through r%d: %d %q", pr.ID, by, other, code, log)
+		}
+	}
+	served(fired, first)
+	var alias struct {
+		ModelVersion struct {
+			Version string `json:"version"`
+		} `json:"model_version"`
+	}
+	for i := range replicas {
+		call(i, "GET", "/api/2.0/mlflow/registered-models/alias?name=e2e_model&alias=champion", "", &alias)
+		if alias.ModelVersion.Version != "1" {
+			t.Errorf("champion through r%d = %+v; want version 1", i, alias)
+		}
+	}
+
+	var next run
+	if code := call(C, "POST", "/api/posml/runs", `{"project": "e2e"}`, &next); code/100 != 2 {
+		t.Fatalf("manual run: %d", code)
+	}
+	next = waitRun(next.ID)
+	if next.State != "succeeded" || next.Cause != "manual" || len(next.Decisions) != 1 || next.Decisions[0].Outcome != outcome {
+		t.Errorf("manual run with %s %s after %s: %+v; want %s", metric, second, first, next, outcome)
+	}
+	for i := range replicas {
+		call(i, "GET", "/api/2.0/mlflow/registered-models/alias?name=e2e_model&alias=champion", "", &alias)
+		if alias.ModelVersion.Version != champion {
+			t.Errorf("champion after the second run through r%d = %+v; want version %s", i, alias, champion)
+		}
+	}
+	if replicas > 1 {
+		served(next, second)
+	}
+	if b, _ := os.ReadFile(ran); len(strings.Fields(string(b))) != 2 {
+		t.Errorf("the script ran for these runs; want 2 runs:\n%s", b)
+	}
+	if t.Failed() {
+		t.Logf("server logs:\n%s", logs())
+	}
+}
+
+// dbOf is the --db of a server's args.
+func dbOf(args []string) string {
+	for i, a := range args {
+		if a == "--db" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// checkFiredOnce checks that the project's only scheduled run is fired
+// (one run for its logical date in the database) and that the train
+// script ran once, for it (its record in the file ran).
+func checkFiredOnce(t *testing.T, db, fired string, logical time.Time, ran string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := st.ProjectByName(ctx, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := st.PipelineRuns(ctx, pipeline.RunFilter{ProjectID: p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].ID.String() != fired || runs[0].Cause != pipeline.CauseSchedule || !runs[0].LogicalDate.Equal(logical) || runs[0].Attempts != 1 {
+		t.Errorf("runs in the database: %+v; want the one scheduled run %s, one attempt", runs, fired)
+	}
+	if b, _ := os.ReadFile(ran); strings.TrimSpace(string(b)) != fired {
+		t.Errorf("the script ran for these runs:\n%s\nwant once, for %s", b, fired)
+	}
+}
+
+// ranBy is the index of the replica (by its data directory) that ran
+// run id's last attempt.
+func ranBy(t *testing.T, db, id string, datas []string) int {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rid, err := pipeline.ParseRunID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := st.Attempts(ctx, rid)
+	if err != nil || len(atts) == 0 {
+		t.Fatalf("attempts of run %s: %+v, %v", id, atts, err)
+	}
+	for i, d := range datas {
+		if strings.HasPrefix(atts[len(atts)-1].LogPath, d+string(filepath.Separator)) {
+			return i
+		}
+	}
+	t.Fatalf("no replica's data directory holds the log %s", atts[len(atts)-1].LogPath)
+	return -1
+}
+
 // TestServerHelper is `posml server` in a child process for
 // TestServerKill9; it is skipped otherwise.
 func TestServerHelper(t *testing.T) {

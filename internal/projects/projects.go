@@ -31,6 +31,7 @@ type Store interface {
 	CreateProject(ctx context.Context, p pipeline.Project, c pipeline.Credentials) (pipeline.Project, error)
 	ProjectByName(ctx context.Context, name string) (pipeline.Project, error)
 	Projects(ctx context.Context) ([]pipeline.Project, error)
+	Project(ctx context.Context, id pipeline.ProjectID) (pipeline.Project, error)
 	ProjectCredentials(ctx context.Context, id pipeline.ProjectID) (pipeline.Credentials, error)
 	SetProjectPaused(ctx context.Context, id pipeline.ProjectID, paused bool) error
 	UpdateProject(ctx context.Context, p pipeline.Project) (pipeline.Project, error)
@@ -524,6 +525,29 @@ func (s *Service) syncLocked(ctx context.Context, p pipeline.Project) (SyncResul
 		s.wake()
 	}
 	return res, nil
+}
+
+// Refresh brings this server's clone of a project up to date with its
+// branch, cloning it when missing; it validates and activates nothing. The
+// runner calls it when its clone lacks a run's commit: one another replica
+// registered or fetched (replicas keep their own clones).
+func (s *Service) Refresh(ctx context.Context, id pipeline.ProjectID) error {
+	p, err := s.store.Project(ctx, id)
+	if err != nil {
+		return err
+	}
+	cred, err := s.store.ProjectCredentials(ctx, id)
+	if err != nil {
+		return err
+	}
+	unlock := s.lock(id)
+	defer unlock()
+	r, err := s.openOrClone(ctx, p, cred)
+	if err != nil {
+		return err
+	}
+	_, err = r.Fetch(ctx, p.Branch)
+	return err
 }
 
 // openOrClone opens the project's clone, cloning again when it is gone.
