@@ -193,9 +193,10 @@ await step("model page: versions with source runs, champion timeline", async () 
   await page.getByRole("heading", { name: "Champion timeline" }).waitFor();
   const items = await page.locator("section[aria-labelledby=champion-h] li").allTextContents();
   expect(items.length === 2 && items[0].includes("@champion → version 2 (was version 1)"), "timeline: " + items.join(" | "));
-  expect(await page.locator("table tbody tr").count() === 3, "versions table");
+  const versions = page.locator("section[aria-labelledby=versions-h] table tbody tr");
+  expect(await versions.count() === 3, "versions table");
   await shot("8-model");
-  await page.locator("table tbody tr").last().locator('a[href^="/runs/"]').click();
+  await versions.last().locator('a[href^="/runs/"]').click();
   await page.getByRole("heading", { name: /run-00/ }).waitFor();
 });
 
