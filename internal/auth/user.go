@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -119,14 +120,19 @@ func validUserName(name string) error {
 
 // dummyHash is compared against when the user does not exist, so that the
 // answer takes as long as for a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("posml-no-such-user"), bcrypt.DefaultCost)
+// It is made on first use: bcrypt costs ~50 ms, which every posml command
+// would otherwise pay at start-up.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("posml-no-such-user"), bcrypt.DefaultCost) // fails only for a too long password
+	return h
+})
 
 // Password returns the user of a name and password, or ErrBadCredentials.
 func (us *Users) Password(ctx context.Context, name, password string) (User, error) {
 	u, h, err := us.store.UserPassword(ctx, name)
 	if err != nil {
 		if posml.KindOf(err) == posml.KindNotFound {
-			_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+			_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 			return User{}, ErrBadCredentials
 		}
 		return User{}, fmt.Errorf("check password: %w", err)
