@@ -3,7 +3,12 @@
 Each candidate (a k-nearest-neighbours classifier, k = 2, 3, 4) is one MLflow
 run with its parameters, metrics and model. The best run by
 mlflow.target_metric, in that metric's direction, is handed to
-model_evaluate, which compares it with the registered champion.
+model_evaluate, which compares it with the registered champion.{{if .Lite}}
+
+This is the lite variant (`posml init --lite`): it logs through
+posml.tracking, posml's zero-dependency MLflow client, instead of the mlflow
+package. The platform puts posml's SDK on the PYTHONPATH of every run; to
+run it elsewhere, pip install posml's sdk/python.{{end}}
 """
 import math
 import os
@@ -14,10 +19,11 @@ SRC_HOME = os.path.dirname(os.path.realpath(__file__))
 if SRC_HOME not in sys.path:
     sys.path.append(SRC_HOME)
 
-import mlflow
+{{if not .Lite}}import mlflow
 import mlflow.sklearn
-import pandas as pd
-from sklearn import metrics
+{{end}}import pandas as pd
+{{if .Lite}}import posml.tracking as mlflow
+{{end}}from sklearn import metrics
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -63,12 +69,14 @@ def mlflow_settings():
 
 
 def setup_mlflow():
-    """Point MLflow at the tracking server and experiment of this project.
+    """Point {{if .Lite}}posml.tracking{{else}}MLflow{{end}} at the tracking server and experiment of this project.
 
     The platform's system config sets mlflow.tracking_uri and
-    mlflow.experiment_name. Without them (a local run) MLflow uses
+    mlflow.experiment_name. Without them (a local run) {{if .Lite}}the server is
+    $MLFLOW_TRACKING_URI, else $POSML_URL, else http://127.0.0.1:5000, and
+    the experiment is $MLFLOW_EXPERIMENT_NAME or proj_name.{{else}}MLflow uses
     $MLFLOW_TRACKING_URI or its local store, and the experiment is
-    $MLFLOW_EXPERIMENT_NAME or proj_name.
+    $MLFLOW_EXPERIMENT_NAME or proj_name.{{end}}
     """
     settings = mlflow_settings()
     if settings.get("tracking_uri"):
@@ -102,7 +110,18 @@ def evaluate(model, x_test, y_test):
     return {name: float(value) for name, value in scores.items()}
 
 
-def modeling(x: pd.DataFrame, y: pd.Series):
+{{if .Lite}}def log_training(model, x_train, y_train):
+    """Log what mlflow.sklearn.autolog would: the estimator's parameters and
+    tags, and its training_* metrics."""
+    mlflow.log_params({key: value for key, value in model.get_params().items()})
+    mlflow.set_tags({"estimator_name": type(model).__name__,
+                     "estimator_class": f"{type(model).__module__}.{type(model).__name__}"})
+    training = {f"training_{name}": value for name, value in evaluate(model, x_train, y_train).items()}
+    training["training_score"] = float(model.score(x_train, y_train))
+    mlflow.log_metrics(training)
+
+
+{{end}}def modeling(x: pd.DataFrame, y: pd.Series):
     """Train one model per k, log each as an MLflow run, return the best run's (run_id, model_uri)."""
     setup_mlflow()
     settings = mlflow_settings()
@@ -111,18 +130,19 @@ def modeling(x: pd.DataFrame, y: pd.Series):
 
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=2022)
 
-    # Parameters and training_* metrics are logged by autolog; the model is
+{{if not .Lite}}    # Parameters and training_* metrics are logged by autolog; the model is
     # logged once, below, under "models".
     mlflow.sklearn.autolog(log_models=False, log_post_training_metrics=False, silent=True)
 
-    best_run_id, best_model_uri, best_score = None, None, None
+{{end}}    best_run_id, best_model_uri, best_score = None, None, None
     for k in K_RANGE:
         run_name = f"sklearn_knn_k_{k}_{datetime.now():%Y-%m-%d-%H:%M:%S}"
         with mlflow.start_run(run_name=run_name) as run:
             knn = KNeighborsClassifier(n_neighbors=k)
             knn.fit(x_train, y_train)
-            mlflow.log_metrics(evaluate(knn, x_test, y_test))
-            model_info = mlflow.sklearn.log_model(knn, "models")
+{{if .Lite}}            log_training(knn, x_train, y_train)
+{{end}}            mlflow.log_metrics(evaluate(knn, x_test, y_test))
+            model_info = mlflow.{{if not .Lite}}sklearn.{{end}}log_model(knn, "models")
 
         run_id = run.info.run_id
         logged = mlflow.get_run(run_id).data.metrics
