@@ -32,6 +32,47 @@ type Spec struct {
 	// LogPath is the attempt's log file. It is created (with its
 	// directory) or appended to.
 	LogPath string
+	// Placement says where the attempt runs on a cluster backend
+	// (Kubernetes, Slurm); Local ignores it.
+	Placement Placement
+}
+
+// Placement is the project's executor section as one attempt needs it,
+// after the server's defaults and limits were applied. Fields a backend
+// has no use for are ignored by it (Image by Slurm, Partition by
+// Kubernetes).
+type Placement struct {
+	// Backend names the backend: "local" (or empty), "kubernetes", "slurm".
+	Backend string
+	// Image is the container image of a Kubernetes attempt.
+	Image string
+	// CPU and Memory are Kubernetes quantities ("500m", "2", "4Gi"); a
+	// Slurm attempt asks for ceil(CPU) cpus and Memory in MiB.
+	CPU, Memory string
+	// GPU is the number of GPUs: nvidia.com/gpu on Kubernetes, --gres=gpu:N
+	// on Slurm.
+	GPU int
+	// NodeSelector, Tolerations, Namespace and ServiceAccount are the
+	// pod's.
+	NodeSelector   map[string]string
+	Tolerations    []Toleration
+	Namespace      string
+	ServiceAccount string
+	// Partition is the Slurm partition.
+	Partition string
+	// ExtraArgs are extra sbatch options (Slurm), or extra arguments after
+	// the script (Kubernetes: the container's args).
+	ExtraArgs []string
+}
+
+// Toleration is a Kubernetes pod toleration.
+type Toleration struct {
+	Key      string `json:"key,omitempty" yaml:"key"`
+	Operator string `json:"operator,omitempty" yaml:"operator"` // Equal (default) or Exists
+	Value    string `json:"value,omitempty" yaml:"value"`
+	Effect   string `json:"effect,omitempty" yaml:"effect"` // NoSchedule, PreferNoSchedule, NoExecute, or empty for all
+	// Seconds is tolerationSeconds of a NoExecute toleration; nil: forever.
+	Seconds *int64 `json:"tolerationSeconds,omitempty" yaml:"toleration_seconds"`
 }
 
 // DefaultKillGrace is the KillGrace of a Spec that sets none.
