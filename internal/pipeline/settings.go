@@ -31,6 +31,10 @@ type Settings struct {
 	// AutoAlias (mlflow.auto_alias): move champion to versions the script
 	// registered itself.
 	AutoAlias bool `json:"auto_alias,omitempty"`
+	// Executor is the executor: section as the config writes it (Backend
+	// "" when it names none: the server's default); the runner resolves it
+	// with the server's ExecutorPolicy for each attempt.
+	Executor projectconfig.Executor `json:"executor"`
 }
 
 // Spec returns the timetable spec of pipeline k.
@@ -65,6 +69,7 @@ func SettingsOf(c *projectconfig.Config) Settings {
 		TargetMetric:        c.MLflow.TargetMetric,
 		Direction:           c.MLflow.Direction.String(),
 		AutoAlias:           c.MLflow.AutoAlias,
+		Executor:            c.Executor,
 	}
 }
 

@@ -62,6 +62,8 @@ type Config struct {
 	TriggerTimeout      time.Duration
 	TriggerPokeInterval time.Duration
 	MaxActiveRuns       int
+	// Executor is the executor: section; Backend is "local" by default.
+	Executor Executor
 	// Merged is the merged YAML document as train.py's config.py sees it.
 	Merged map[string]any
 }

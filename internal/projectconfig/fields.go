@@ -29,6 +29,7 @@ var topLevelKeys = []string{
 	"mlflow",
 	"schedule_mode", "catchup", "train_timeout", "retries", "retry_delay",
 	"trigger_timeout", "trigger_poke_interval", "max_active_runs",
+	"executor",
 }
 
 // mlflowKeys are the fields of the mlflow: mapping.
@@ -79,4 +80,7 @@ var examples = map[string]string{
 	"trigger_timeout":                 "trigger_timeout: 60s",
 	"trigger_poke_interval":           "trigger_poke_interval: 10s",
 	"max_active_runs":                 "max_active_runs: 1",
+	"executor.image":                  "image: registry.example.com/ml/iris:1.4",
+	"executor.partition":              "partition: gpu",
+	"executor.resources.gpu":          "gpu: 1",
 }

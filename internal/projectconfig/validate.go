@@ -158,6 +158,7 @@ func (v *validator) validate(root *node, c *Config) {
 			"is not shorter than trigger_timeout (%s), so train_trigger is called only once per run", c.TriggerTimeout)
 	}
 	c.MaxActiveRuns = v.integer(root.field("max_active_runs"), "max_active_runs", 1, DefaultMaxActiveRuns)
+	v.executor(root.field("executor"), c)
 }
 
 // unknownKeys warns about the keys of m that are not in known, for keys of
@@ -189,7 +190,11 @@ func (v *validator) unknownKeys(m *node, known []string, prefix string, otherKey
 		case renamedKeys[name] != "" && slices.Contains(known, renamedKeys[name]):
 			v.warnAt(e.key, rule, didYouMean([]string{renamedKeys[name]}), "%s", msg)
 		case slices.Contains(otherKeys, name) && otherPrefix != "":
-			v.warnAt(e.key, rule, fmt.Sprintf("move it under %s:", otherPrefix), "%s at the top level; it belongs under %s:", name, otherPrefix)
+			where := "at the top level"
+			if prefix != "" {
+				where = "under " + strings.TrimSuffix(prefix, ".") + ":"
+			}
+			v.warnAt(e.key, rule, fmt.Sprintf("move it under %s:", otherPrefix), "%s %s; it belongs under %s:", name, where, otherPrefix)
 		case slices.Contains(otherKeys, name):
 			v.warnAt(e.key, rule, "move it to the top level, out of mlflow:", "%s belongs at the top level, not under mlflow:", name)
 		default:

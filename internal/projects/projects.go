@@ -58,6 +58,10 @@ type Config struct {
 	// Python is the interpreter validation parses the project's scripts
 	// with ("python3" when empty).
 	Python string
+	// Executor is the server's policy on the projects' executor sections
+	// (default backend, allowed backends, GPU cap); a commit the policy
+	// refuses is invalid.
+	Executor pipeline.ExecutorPolicy
 	// PollInterval is how often Run syncs every project not paused; zero
 	// disables polling (webhooks and manual syncs still work).
 	PollInterval time.Duration
@@ -582,6 +586,18 @@ func (s *Service) validate(ctx context.Context, r *gitrepo.Repo, p pipeline.Proj
 		return pipeline.Commit{}, fmt.Errorf("validate commit %s: %w", short(sha), err)
 	}
 	vr.Dir = "" // a temporary directory, meaningless later
+	if vr.Valid && cfg != nil {
+		// A backend this server does not run makes the commit unusable
+		// here: it must not replace an active commit that works.
+		if _, err := s.cfg.Executor.Resolve(cfg.Executor); err != nil {
+			field, msg, _ := strings.Cut(err.Error(), ": ")
+			vr.Diagnostics = append(vr.Diagnostics, posml.Diagnostic{
+				File: projectconfig.UserFile, Severity: posml.SeverityError, Rule: field, Msg: msg,
+			})
+			vr.Errors++
+			vr.Valid = false
+		}
+	}
 	js, err := json.Marshal(vr)
 	if err != nil {
 		return pipeline.Commit{}, err

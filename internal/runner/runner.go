@@ -117,6 +117,14 @@ type Config struct {
 	// TrackingURI is the server's own URL, given to runs as
 	// MLFLOW_TRACKING_URI and mlflow.tracking_uri.
 	TrackingURI string
+	// RemoteTrackingURI maps a remote backend ("kubernetes", "slurm") to
+	// the server's URL as that backend's attempts reach it, when it is not
+	// TrackingURI (a cluster seldom reaches the server's loopback address).
+	RemoteTrackingURI map[string]string
+	// Executor is the server's policy on the projects' executor sections:
+	// default backend, allowed backends, GPU cap. Deps.Backend must run
+	// every backend it allows (an *executor.Router).
+	Executor pipeline.ExecutorPolicy
 	// SDKDir, when set, is put on the runs' PYTHONPATH.
 	SDKDir string
 	// Home is the runs' HOME (default: RunsDir/home).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/projectconfig"
 	"github.com/posml/posml/internal/pyenv"
 )
 
@@ -25,11 +26,16 @@ const SystemConfigName = "config.yaml"
 
 // train runs src/train.py once.
 func (p *Pool) train(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) outcome {
-	dir, python, env, err := p.prepare(ctx, run, a, st)
+	x, err := p.cfg.Executor.Resolve(st.Executor)
+	if err != nil {
+		return p.prepareFailed(ctx, a, err)
+	}
+	dir, python, env, err := p.prepare(ctx, run, a, st, x.Backend)
 	if err != nil {
 		return p.prepareFailed(ctx, a, err)
 	}
 	res := p.exec(ctx, run, a, executor.Spec{
+		Placement: placement(x),
 		AttemptID: run.ID.String() + "/" + fmt.Sprint(a.N),
 		Dir:       dir,
 		Python:    python,
@@ -69,7 +75,14 @@ func (p *Pool) stopped(ctx context.Context) (outcome, bool) {
 // project's environment from its requirements.txt, with Deps.Envs) and
 // returns the directory, the interpreter and the environment of the run's
 // processes.
-func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) (dir, python string, env []string, err error) {
+//
+// backend is where the process runs (see Config.Executor). For a remote
+// backend (Kubernetes, Slurm) the checkout is self-contained: the Python
+// SDK is copied into it (.posml/sdk), the tracking URI is the one that
+// backend's attempts reach (Config.RemoteTrackingURI), and a Kubernetes
+// attempt uses its image's interpreter and packages, so no environment is
+// built for it here.
+func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt, st pipeline.Settings, backend string) (dir, python string, env []string, err error) {
 	dir = p.workDir(run.ID)
 	if err := os.RemoveAll(dir); err != nil {
 		return "", "", nil, fmt.Errorf("clean work directory: %w", err)
@@ -77,14 +90,21 @@ func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 	if err := p.d.Source.Checkout(ctx, run.ProjectID, run.Commit, dir); err != nil {
 		return "", "", nil, fmt.Errorf("checkout %s: %w", run.Commit, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, SystemConfigName), p.systemConfig(run, a, st), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, SystemConfigName), p.systemConfig(run, a, st, p.trackingURI(backend)), 0o644); err != nil {
 		return "", "", nil, fmt.Errorf("write system config: %w", err)
 	}
 	if err := os.MkdirAll(p.cfg.Home, 0o755); err != nil {
 		return "", "", nil, fmt.Errorf("home directory: %w", err)
 	}
+	sdk := p.cfg.SDKDir
+	if remote(backend) && sdk != "" {
+		sdk = filepath.Join(dir, RemoteSDKDir)
+		if err := os.CopyFS(sdk, os.DirFS(p.cfg.SDKDir)); err != nil {
+			return "", "", nil, fmt.Errorf("copy the python sdk into the checkout: %w", err)
+		}
+	}
 	python = p.cfg.Python
-	if p.d.Envs != nil {
+	if p.d.Envs != nil && backend != projectconfig.BackendKubernetes {
 		req, err := os.ReadFile(filepath.Join(dir, "requirements.txt"))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", "", nil, fmt.Errorf("read requirements.txt: %w", err)
@@ -108,7 +128,38 @@ func (p *Pool) prepare(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 			return "", "", nil, fmt.Errorf("issue run token: %w", err)
 		}
 	}
-	return dir, python, p.env(run, st, token), nil
+	return dir, python, p.env(run, st, token, p.trackingURI(backend), sdk), nil
+}
+
+// RemoteSDKDir is where, in the checkout of an attempt on a remote
+// backend, the runner puts the Python SDK.
+const RemoteSDKDir = ".posml/sdk"
+
+// remote reports whether backend runs attempts elsewhere than in posml's
+// process tree.
+func remote(backend string) bool {
+	return backend != "" && backend != projectconfig.BackendLocal
+}
+
+// trackingURI is the tracking server's URL as attempts on backend reach it.
+func (p *Pool) trackingURI(backend string) string {
+	if u := p.cfg.RemoteTrackingURI[backend]; u != "" && remote(backend) {
+		return u
+	}
+	return p.cfg.TrackingURI
+}
+
+// placement is the executor.Placement of a resolved executor section.
+func placement(x projectconfig.Executor) executor.Placement {
+	pl := executor.Placement{
+		Backend: x.Backend, Image: x.Image, CPU: x.CPU, Memory: x.Memory, GPU: x.GPU,
+		NodeSelector: x.NodeSelector, Namespace: x.Namespace, ServiceAccount: x.ServiceAccount,
+		Partition: x.Partition, ExtraArgs: x.ExtraArgs,
+	}
+	for _, t := range x.Tolerations {
+		pl.Tolerations = append(pl.Tolerations, executor.Toleration{Key: t.Key, Operator: t.Operator, Value: t.Value, Effect: t.Effect, Seconds: t.Seconds})
+	}
+	return pl
 }
 
 // experiment is the run's MLflow experiment name.
@@ -126,13 +177,13 @@ func experiment(run pipeline.Run, st pipeline.Settings) string {
 // The conf of a manual run goes in it too, so that train.py sees it
 // through that merge; it cannot change the three mlflow keys the platform
 // sets.
-func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings) []byte {
+func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings, trackingURI string) []byte {
 	q := func(v any) string { b, _ := json.Marshal(v); return string(b) } // JSON is YAML flow style
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by posml for pipeline run %s, attempt %d. It replaces any config.yaml\n", run.ID, a.N)
 	b.WriteString("# of the repository; src/config.py deep-merges it over src/config.yaml.\n")
 	b.WriteString("mlflow:\n")
-	fmt.Fprintf(&b, "  tracking_uri: %s\n", q(p.cfg.TrackingURI))
+	fmt.Fprintf(&b, "  tracking_uri: %s\n", q(trackingURI))
 	fmt.Fprintf(&b, "  experiment_name: %s\n", q(experiment(run, st)))
 	register := st.RegisterModel
 	if register == "" && len(st.ModelNames) > 0 {
@@ -157,10 +208,10 @@ func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Se
 }
 
 // env is the complete environment of a run's processes.
-func (p *Pool) env(run pipeline.Run, st pipeline.Settings, token string) []string {
+func (p *Pool) env(run pipeline.Run, st pipeline.Settings, token, trackingURI, sdk string) []string {
 	utc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	env := []string{
-		"MLFLOW_TRACKING_URI=" + p.cfg.TrackingURI,
+		"MLFLOW_TRACKING_URI=" + trackingURI,
 		"MLFLOW_EXPERIMENT_NAME=" + experiment(run, st),
 		"POSML_RUN_ID=" + run.ID.String(),
 		"POSML_PROJECT=" + run.Project,
@@ -176,8 +227,8 @@ func (p *Pool) env(run pipeline.Run, st pipeline.Settings, token string) []strin
 	if token != "" {
 		env = append(env, "MLFLOW_TRACKING_TOKEN="+token)
 	}
-	if p.cfg.SDKDir != "" {
-		env = append(env, "PYTHONPATH="+p.cfg.SDKDir)
+	if sdk != "" {
+		env = append(env, "PYTHONPATH="+sdk)
 	}
 	return env
 }
@@ -195,8 +246,8 @@ func (p *Pool) exec(ctx context.Context, run pipeline.Run, a pipeline.Attempt, s
 	}
 	p.setHandle(run.ID, h)
 	defer p.setHandle(run.ID, nil)
-	if pid := h.PID(); pid != 0 {
-		if err := p.d.Store.SetAttemptProcess(context.WithoutCancel(ctx), run.ID, a.N, pid, h.Ref()); err != nil {
+	if ref := h.Ref(); ref != "" { // a remote attempt has a Ref but no pid
+		if err := p.d.Store.SetAttemptProcess(context.WithoutCancel(ctx), run.ID, a.N, h.PID(), ref); err != nil {
 			p.log.Error("runner: record process", "run_id", run.ID, "err", err)
 		}
 	}

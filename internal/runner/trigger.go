@@ -38,7 +38,9 @@ func (p *Pool) trigger(ctx context.Context, run pipeline.Run, a pipeline.Attempt
 		so, _ := p.stopped(ctx)
 		return so
 	}
-	dir, python, env, err := p.prepare(ctx, run, a, st)
+	// train_trigger is a quick check of posml's own: it runs here, on
+	// the local backend, whatever the project's executor section says.
+	dir, python, env, err := p.prepare(ctx, run, a, st, projectconfig.BackendLocal)
 	<-p.sem
 	if err != nil {
 		return p.prepareFailed(ctx, a, err)
