@@ -19,7 +19,7 @@ type ExecutorPolicy struct {
 	// Allowed are the backends projects may use; empty means Default only.
 	// A backend is allowed only if the server also has it configured.
 	Allowed []string
-	// MaxGPU caps executor.resources.gpu; negative means no cap.
+	// MaxGPU caps executor.resources.gpu of one attempt; 0 means no cap.
 	MaxGPU int
 }
 
@@ -55,7 +55,7 @@ func (p ExecutorPolicy) Resolve(x projectconfig.Executor) (projectconfig.Executo
 			"executor.backend: %s is not enabled on this server (enabled: %s); choose one of those, or ask the operator to enable it (posml server --executor-backends)",
 			x.Backend, strings.Join(allowed, ", "))}
 	}
-	if p.MaxGPU >= 0 && x.GPU > p.MaxGPU {
+	if p.MaxGPU > 0 && x.GPU > p.MaxGPU {
 		return x, &posml.Error{Kind: posml.KindInvalid, Msg: fmt.Sprintf(
 			"executor.resources.gpu: %d GPUs asked, but this server allows at most %d per attempt (posml server --max-gpus)", x.GPU, p.MaxGPU)}
 	}

@@ -225,3 +225,46 @@ func TestPollAndPush(t *testing.T) {
 		t.Errorf("push matched %v; want the project of the same repository", ms)
 	}
 }
+
+// TestExecutorPolicyAtActivation: a commit asking for a backend the server
+// does not run, or more GPUs than it allows, is recorded invalid with a
+// finding that says why, and does not replace the active commit; the same
+// commit is valid on a server that runs the backend.
+func TestExecutorPolicyAtActivation(t *testing.T) {
+	ctx := context.Background()
+	repo := newRepo(t, "iris")
+	first := git(t, repo, "rev-parse", "HEAD")
+	st := newStore(t)
+	svc := New(st, st, Config{Dir: filepath.Join(t.TempDir(), "repos"), Python: testPython(),
+		Executor: pipeline.ExecutorPolicy{Allowed: []string{"local", "slurm"}, MaxGPU: 2}}, nil)
+	if res, err := svc.Add(ctx, AddRequest{Repo: repo}); err != nil || res.Activated != first {
+		t.Fatalf("add: activated %q, err %v", res.Activated, err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(repo, "src", "config.yaml"))
+	for _, tc := range []struct{ section, want string }{
+		{"executor:\n  backend: kubernetes\n  image: python:3.11\n", "kubernetes is not enabled on this server (enabled: local, slurm)"},
+		{"executor:\n  backend: slurm\n  resources: {gpu: 3}\n", "3 GPUs asked, but this server allows at most 2 per attempt"},
+	} {
+		sha := commitFile(t, repo, "src/config.yaml", string(cfg)+tc.section, "executor")
+		res, err := svc.Sync(ctx, "iris")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.New == nil || res.New.SHA != sha || res.New.Valid || res.Activated != "" || res.Project.ActiveCommit != first {
+			t.Fatalf("%q: new %+v, activated %q, active %q; want invalid, %s still active", tc.section, res.New, res.Activated, res.Project.ActiveCommit, first)
+		}
+		if !strings.Contains(string(res.New.Validation), tc.want) {
+			t.Errorf("findings %s do not say %q", res.New.Validation, tc.want)
+		}
+	}
+	sha := commitFile(t, repo, "src/config.yaml", string(cfg)+"executor:\n  backend: slurm\n  resources: {gpu: 2}\n", "two gpus")
+	res, err := svc.Sync(ctx, "iris")
+	if err != nil || res.Activated != sha {
+		t.Fatalf("allowed executor: activated %q, err %v; want %s", res.Activated, err, sha)
+	}
+	p, _ := svc.Get(ctx, "iris")
+	cs, _ := svc.Commits(ctx, p, 1)
+	if len(cs) == 0 || cs[0].Settings.Executor.Backend != "slurm" || cs[0].Settings.Executor.GPU != 2 {
+		t.Errorf("stored settings: %+v; want the executor section", cs)
+	}
+}
