@@ -143,7 +143,41 @@ func e2eMap(kvs []e2eKV) map[string]string {
 // link is checked through the public surfaces (posml's REST API, the MLflow
 // REST API, the CLI, run logs); only the pipeline run's mart reads, which
 // no API shows, are read from the database.
-func TestIrisPipelineEndToEnd(t *testing.T) {
+func TestIrisPipelineEndToEnd(t *testing.T) { e2eIris(t, e2eBackend{}) }
+
+// TestIrisPipelineEndToEndSlurm is the same pipeline with every train
+// attempt a batch job of a real Slurm cluster (issue 9's acceptance):
+// scripts/slurm.sh starts a one-node cluster and exports POSML_TEST_SLURM,
+// a directory shared with its node. Only the projects' executor sections
+// and the server's flags differ from the local test: no project code does.
+func TestIrisPipelineEndToEndSlurm(t *testing.T) {
+	shared := os.Getenv("POSML_TEST_SLURM")
+	if shared == "" {
+		if os.Getenv("POSML_TEST_PYTHON") != "" && os.Getenv("CI") != "" {
+			t.Fatal("POSML_TEST_SLURM is not set: scripts/test.sh starts the test cluster with scripts/slurm.sh")
+		}
+		t.Skip("POSML_TEST_SLURM is not set (eval \"$(scripts/slurm.sh)\" starts a one-node Slurm cluster)")
+	}
+	dir, err := os.MkdirTemp(shared, "e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	e2eIris(t, e2eBackend{
+		name:       "slurm",
+		section:    "executor:\n  backend: slurm\n  resources: {cpu: 1, memory: 512Mi}\n",
+		serverArgs: []string{"--slurm-shared-dir", dir},
+	})
+}
+
+// e2eBackend is where the end-to-end test's train attempts run.
+type e2eBackend struct {
+	name       string   // "" or "local": posml's own processes
+	section    string   // the executor: section appended to each project's src/config.yaml
+	serverArgs []string // posml server flags that configure the backend
+}
+
+func e2eIris(t *testing.T, backend e2eBackend) {
 	if testing.Short() {
 		t.Skip("starts a server and runs Python")
 	}
@@ -190,6 +224,7 @@ func TestIrisPipelineEndToEnd(t *testing.T) {
 		}
 		cfg = strings.Replace(cfg, edit[0], edit[1], 1)
 	}
+	cfg += backend.section
 	writeFiles(t, lite, map[string]string{"src/config.yaml": cfg})
 	gitCommit(t, lite)
 	sha := e2eGitHead(t, lite)
@@ -209,7 +244,7 @@ func TestIrisPipelineEndToEnd(t *testing.T) {
 		"src/config.yaml": "proj_name: " + e2eSeed + "\nmodel_name: " + e2eSeed + "\nmart_id: " + e2eMart + "\n" +
 			"time_zone: Asia/Seoul\ndate_format: \"%Y-%m-%d %H:%M:%S\"\n" +
 			"train_start_date: \"2099-01-09 00:00:00\"\ntrain_schedule_interval: \"@daily\"\n" +
-			"mlflow:\n  target_metric: accuracy_score\n",
+			"mlflow:\n  target_metric: accuracy_score\n" + backend.section,
 		"src/config.py":    string(configPy), // the scaffold's: merges the system config over src/config.yaml
 		"src/load_data.py": string(loadData), // the guide's section [1], verbatim
 		"src/train.py":     e2eSeedTrain,
@@ -223,7 +258,7 @@ func TestIrisPipelineEndToEnd(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"server", "--addr", addr, "--data-dir", data, "--python", py, "--max-parallel", "2"},
+		done <- Run(ctx, append([]string{"server", "--addr", addr, "--data-dir", data, "--python", py, "--max-parallel", "2"}, backend.serverArgs...),
 			strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
 	}()
 	defer func() {
@@ -349,6 +384,9 @@ func TestIrisPipelineEndToEnd(t *testing.T) {
 	log1 := runLog(first.ID)
 	if first.State != "succeeded" || len(first.AttemptList) != 1 || first.AttemptList[0].ExitCode != 0 {
 		t.Fatalf("link train run 1: scheduled run %s: %s (%s), attempts %+v\nlog:\n%s", first.ID, first.State, first.Reason, first.AttemptList, log1)
+	}
+	if want := backend.name + ":"; backend.name != "" && !strings.HasPrefix(first.AttemptList[0].Where, want) {
+		t.Errorf("link backend: attempt 1 of run %s ran at %q; want a %s job\nlog:\n%s", first.ID, first.AttemptList[0].Where, backend.name, log1)
 	}
 	if first.Commit != sha {
 		t.Errorf("link lineage commit: run 1 ran commit %q; want the repository's head %s", first.Commit, sha)

@@ -433,6 +433,8 @@ type nativeConfig struct {
 	NotifyURLs    []string
 	// Marts serves /api/posml/marts and /api/posml/sources; nil: not served.
 	Marts *restapi.MartsConfig
+	// Executor is the policy on the projects' executor sections.
+	Executor pipeline.ExecutorPolicy
 	// WakeFunc nudges the engine when the API queues a run or asks for a
 	// cancel, and when a commit becomes active or a project is resumed;
 	// nil: the scheduler and runner find them at their next poll.
@@ -450,7 +452,7 @@ type native struct {
 func newNative(store *sqlstore.Store, cfg nativeConfig, log *slog.Logger) *native {
 	svc := projects.New(store, store, projects.Config{
 		Dir: filepath.Join(cfg.DataDir, "repos"), Python: cfg.Python, PollInterval: cfg.PollInterval,
-		WakeFunc: cfg.WakeFunc,
+		WakeFunc: cfg.WakeFunc, Executor: cfg.Executor,
 	}, log)
 	return &native{
 		Projects: svc,

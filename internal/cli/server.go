@@ -21,7 +21,6 @@ import (
 
 	"github.com/posml/posml/internal/artifact"
 	"github.com/posml/posml/internal/auth"
-	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/mlflowapi"
 	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/promotion"
@@ -163,6 +162,7 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 	f.Bool("no-auth", false, "serve without authentication even on a non-loopback address: anyone who reaches the port may read and change everything")
 	addNativeFlags(c)
 	addEngineFlags(c)
+	addExecutorFlags(c)
 	return c
 }
 
@@ -195,6 +195,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		log.Warn("AUTHENTICATION IS OFF (--no-auth) on a non-loopback address: anyone who reaches " + cfg.Addr + " may read and change every project, run, model and mart")
 	}
 	cfg.Native.Marts = martsAPI
+	cfg.Native.Executor = cfg.Engine.Executors.Policy // a commit the server cannot run is not activated
 	nat := newNative(store, cfg.Native, log)
 	// The background loops stop with ctx; when the server returns early
 	// (say, its port is taken) ctx is canceled here first, so the deferred
@@ -217,7 +218,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	}
 	log = log.With("replica", replica.ID)
 	defer func() { err = errors.Join(err, store.RemoveReplica(context.WithoutCancel(ctx), replica.ID)) }()
-	eng = newEngine(store, cfg.Engine, runner.Deps{
+	eng, err = newEngine(store, cfg.Engine, runner.Deps{
 		Leases:   replicaLeases{store, replica},           // heartbeat and attempt leases of this replica
 		Tokens:   auth.New(store, auth.Config{}),          // MLFLOW_TRACKING_TOKEN of each run
 		Promoter: promotion.New(store, nat.Notifier, log), // champion/challenger after a train run succeeds
@@ -225,6 +226,9 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		// another replica registered.
 		Source: &runner.GitSource{Dir: cfg.Engine.ReposDir, Refresh: nat.Projects.Refresh},
 	}, trackingURL(cfg.Addr), nat.RunEnded, log)
+	if err != nil {
+		return err
+	}
 	ctx, stopEngine := context.WithCancel(ctx)
 	defer stopEngine()
 	engineDone := eng.start(ctx, stopEngine) // an engine failure stops the server too
@@ -295,6 +299,9 @@ type engineConfig struct {
 	// PostgreSQL database (default: host name and a random suffix).
 	ReplicaID    string
 	LeaseTimeout time.Duration // of running attempts (runner.Config)
+	// Executors are the backends attempts run on and the policy on the
+	// projects' executor sections.
+	Executors executorConfig
 }
 
 // addEngineFlags adds the flags of engineConfig to `posml server`.
@@ -364,7 +371,7 @@ func (ec *engineConfig) resolve(cmd *cobra.Command, e *env, dataDir string) erro
 	if ec.LeaseTimeout < 300*time.Millisecond {
 		return &usageError{fmt.Errorf("--lease-timeout must be at least 300ms, not %s", ec.LeaseTimeout)}
 	}
-	return nil
+	return ec.Executors.resolve(cmd, e)
 }
 
 // newReplica describes this server to the other replicas.
@@ -451,9 +458,13 @@ type engine struct {
 
 // newEngine builds the scheduler and the pool; deps brings the optional
 // collaborators (tokens, promotion), the rest is filled in here.
-func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, trackingURI string, onEnd func(pipeline.Run), log *slog.Logger) *engine {
+func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, trackingURI string, onEnd func(pipeline.Run), log *slog.Logger) (*engine, error) {
 	eng := &engine{log: log}
-	deps.Store, deps.Backend = store, &executor.Local{}
+	backend, remoteURIs, err := cfg.Executors.backends(cfg.Python)
+	if err != nil {
+		return nil, err
+	}
+	deps.Store, deps.Backend = store, backend
 	if deps.Source == nil {
 		deps.Source = &runner.GitSource{Dir: cfg.ReposDir}
 	}
@@ -473,11 +484,15 @@ func newEngine(store *sqlstore.Store, cfg engineConfig, deps runner.Deps, tracki
 		TrackingURI:  trackingURI,
 		SDKDir:       cfg.SDKDir,
 		EndedFunc:    onEnd,
+		Executor:     cfg.Executors.Policy,
+		// A remote backend's attempts reach posml at its own URL, when
+		// one is configured.
+		RemoteTrackingURI: remoteURIs,
 	}, log)
 	if !cfg.NoScheduler {
 		eng.sched = scheduler.New(store, scheduler.Config{FiredFunc: func(pipeline.Run) { eng.pool.Wake() }}, log)
 	}
-	return eng
+	return eng, nil
 }
 
 // Wake nudges the scheduler (a commit was activated, a project resumed)

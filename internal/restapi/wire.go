@@ -116,6 +116,9 @@ type Attempt struct {
 	EndedAt   *time.Time `json:"ended_at"`
 	ExitCode  int        `json:"exit_code"`
 	Error     string     `json:"error,omitempty"`
+	// Where names the attempt's process on its backend: "local:<pid>:...",
+	// "kubernetes:<namespace>/<job>", "slurm:<job id>".
+	Where string `json:"where,omitempty"`
 }
 
 // Output is an MLflow run or a model version a run produced.
@@ -220,7 +223,7 @@ func toRun(r pipeline.Run) Run {
 }
 
 func toAttempt(a pipeline.Attempt) Attempt {
-	return Attempt{N: a.N, State: string(a.State), StartedAt: a.StartedAt.UTC(), EndedAt: timePtr(a.EndedAt), ExitCode: a.ExitCode, Error: a.Error}
+	return Attempt{N: a.N, State: string(a.State), StartedAt: a.StartedAt.UTC(), EndedAt: timePtr(a.EndedAt), ExitCode: a.ExitCode, Error: a.Error, Where: a.Handle}
 }
 
 func toDecision(d lineage.Decision) Decision {

@@ -1,0 +1,88 @@
+// Package slurm runs attempts as Slurm batch jobs: an executor.RemoteBackend
+// that drives a cluster through its command-line tools (sbatch, squeue,
+// sacct, scontrol, scancel) on the machine posml runs on.
+//
+// # Shared directory
+//
+// posml and the cluster's nodes must share one directory (Config.SharedDir,
+// on NFS or the like, at the same path everywhere). Each attempt gets a
+// directory of its own there, <SharedDir>/<attempt id>, mode 0700:
+//
+//	work/    a copy of Spec.Dir (regular files, directories and symlinks,
+//	         modes kept), unless Spec.Dir is already under SharedDir
+//	job.sh   the batch script (0700): it holds the attempt's environment,
+//	         tokens included, and is removed when the attempt ends
+//	out.log  the job's stdout and stderr (sbatch --output, --open-mode=append)
+//
+// Environment values that name the old Dir (PYTHONPATH=<Dir>/.posml/sdk) are
+// rewritten to name the copy. Files the attempt writes into its working
+// directory stay in the copy: artifacts go through the tracking API.
+//
+// sbatch gets --wrap='exec /bin/sh <dir>/job.sh', so the environment stays
+// on the shared filesystem and is not copied into slurmctld's state.
+//
+// # The nodes
+//
+// The job runs as posml's user, so the nodes need that user, the shared
+// directory, and the interpreter (Config.Python, else Spec.Python: a path,
+// or a name looked up in the PATH of Spec.Env on the node) with the
+// project's dependencies installed. posml's host needs the Slurm client
+// commands and a configuration that reaches slurmctld (/etc/slurm/slurm.conf
+// or SLURM_CONF in posml's environment, plus munge).
+//
+// # Environment
+//
+// The job is submitted with --export=NONE, and job.sh ends in
+// exec env -i <Spec.Env...> <passthrough...> python args..., so the
+// interpreter sees exactly Spec.Env, plus those of the variables Slurm set
+// for the job that are named in Passthrough (SLURM_JOB_ID, SLURM_CPUS_ON_NODE,
+// CUDA_VISIBLE_DEVICES, ...): the job's identity and the GPUs it was given.
+// Where a name is in both, Slurm's value wins.
+//
+// # Submission
+//
+// sbatch --parsable --no-requeue --job-name=posml-<attempt>
+// --partition=<Placement.Partition, else Config.Partition, else the
+// cluster's default> --chdir --output --open-mode=append
+// --time=<ceil(Timeout in minutes)+1> --gres=gpu:<GPU> --cpus-per-task=<ceil(CPU)>
+// --mem=<Memory in MiB>M <Placement.ExtraArgs...>. When sbatch refuses the
+// job (an unknown partition, "Requested node configuration is not
+// available" for more GPUs than a node has), the attempt fails at once
+// with sbatch's message as Result.Err.
+//
+// # Supervision
+//
+// A goroutine per attempt polls squeue -t all every Config.PollInterval
+// and copies out.log into Spec.LogPath as it grows, after a header line
+// ("posml: attempt a1 submitted to slurm as job 12 (partition debug) ...");
+// at the end it drains out.log and writes executor.Footer. The final state
+// and exit code come from sacct (State,ExitCode,Reason), or, when sacct
+// fails or lags (no slurmdbd), from scontrol show job. ExitCode "3:0" is
+// exit 3; "0:9" is SIGKILL. Started and Ended are when posml saw the job
+// running and ended (to a poll interval).
+//
+//	COMPLETED                         Succeeded
+//	FAILED                            Failed, "slurm job 12 FAILED (exit 3)"
+//	OUT_OF_MEMORY, NODE_FAIL, BOOT_FAIL,
+//	DEADLINE, PREEMPTED, ...          Failed, "slurm job 12 NODE_FAIL ..."
+//	TIMEOUT                           TimedOut (wraps executor.ErrTimedOut)
+//	CANCELLED by posml                Canceled (wraps executor.ErrCanceled)
+//	CANCELLED by anyone else          Failed, "slurm job 12 cancelled outside posml"
+//
+// Spec.Timeout runs from when the job is first seen running (time in the
+// queue does not count, as for Slurm's --time); when it passes, posml
+// ends the job as it does on Cancel and the attempt is TimedOut. Cancel
+// sends SIGTERM to all of the job's steps, the batch step included
+// (scancel --full --signal=TERM), then, after Spec.KillGrace, SIGKILL and
+// a plain scancel; a job still pending is just scancelled. A job pending
+// longer than Config.PendingTimeout for a reason waiting will not fix
+// (PartitionNodeLimit, ReqNodeNotAvail, BadConstraints, ...) is cancelled
+// and fails with that reason.
+//
+// Refs are "slurm:<job id>"; Alive asks squeue, Stop scancels. PID is 0.
+//
+// # Dependencies
+//
+// The package imports the standard library, posml and executor; like
+// executor, it runs commands with os/exec.
+package slurm
