@@ -19,6 +19,9 @@ command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 ||
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# A one-node Slurm cluster for the slurm backend (scripts/slurm.sh).
+[ -x /usr/sbin/slurmctld ] || need+=(slurmctld slurmd slurm-client slurmdbd munge)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

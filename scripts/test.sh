@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 eval "$(scripts/pg.sh)"
 eval "$(scripts/mysql.sh)"
+eval "$(scripts/slurm.sh)"
 export POSML_TEST_PYTHON=/usr/bin/python3
 # Node test projects (third-party MLflow client, browser tests): pinned by their lock files.
 for pkg in test/*/package.json; do

@@ -18,6 +18,11 @@ import (
 
 // runKwok is kwok's cmd/kwok main.
 func runKwok() int {
+	// The Kubernetes packages linked into this binary register flags such as
+	// --version on the global pflag set, which cobra would merge into kwok's
+	// command (and then fail on the non-bool --version): start from scratch.
+	pflag.CommandLine = pflag.NewFlagSet("kwok", pflag.ExitOnError)
+
 	flagset := pflag.NewFlagSet("global", pflag.ContinueOnError)
 	flagset.ParseErrorsAllowlist.UnknownFlags = true
 	flagset.Usage = func() {}

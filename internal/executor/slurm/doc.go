@@ -34,10 +34,20 @@
 //
 // The job is submitted with --export=NONE, and job.sh ends in
 // exec env -i <Spec.Env...> <passthrough...> python args..., so the
-// interpreter sees exactly Spec.Env, plus those of the variables Slurm set
-// for the job that are named in Passthrough (SLURM_JOB_ID, SLURM_CPUS_ON_NODE,
-// CUDA_VISIBLE_DEVICES, ...): the job's identity and the GPUs it was given.
-// Where a name is in both, Slurm's value wins.
+// interpreter sees exactly Spec.Env, plus those of the following variables
+// that Slurm set for the job: the job's identity, its allocation and the
+// GPUs it was given. Where a name is in both, Slurm's value wins.
+//
+//	SLURM_JOB_ID SLURM_JOB_NAME SLURM_JOB_PARTITION SLURM_JOB_NODELIST
+//	SLURM_JOB_NUM_NODES SLURM_JOB_CPUS_PER_NODE SLURM_CPUS_ON_NODE
+//	SLURM_CPUS_PER_TASK SLURM_MEM_PER_NODE SLURM_MEM_PER_CPU SLURM_NODEID
+//	SLURM_PROCID SLURM_LOCALID SLURMD_NODENAME SLURM_CLUSTER_NAME
+//	SLURM_SUBMIT_DIR SLURM_SUBMIT_HOST SLURM_JOB_GPUS SLURM_GPUS_ON_NODE
+//	SLURM_STEP_GPUS CUDA_VISIBLE_DEVICES GPU_DEVICE_ORDINAL
+//	ROCR_VISIBLE_DEVICES ZE_AFFINITY_MASK
+//
+// With --export=NONE, slurmd starts the batch shell with the user's login
+// environment (HOME, a login PATH, ...); env -i drops it with the rest.
 //
 // # Submission
 //
@@ -48,7 +58,8 @@
 // --mem=<Memory in MiB>M <Placement.ExtraArgs...>. When sbatch refuses the
 // job (an unknown partition, "Requested node configuration is not
 // available" for more GPUs than a node has), the attempt fails at once
-// with sbatch's message as Result.Err.
+// with sbatch's message as Result.Err. --no-requeue: posml retries attempts
+// itself, and a requeued job would run the attempt twice.
 //
 // # Supervision
 //
@@ -80,6 +91,13 @@
 // and fails with that reason.
 //
 // Refs are "slurm:<job id>"; Alive asks squeue, Stop scancels. PID is 0.
+//
+// # Tests
+//
+// The tests of the pure parts, and of supervision against stand-in Slurm
+// commands, always run. The rest runs on a real cluster when
+// POSML_TEST_SLURM names its shared directory: eval "$(scripts/slurm.sh)"
+// starts a one-node cluster on loopback (with two fake GPUs) and sets it.
 //
 // # Dependencies
 //

@@ -26,12 +26,12 @@ func newFakeCluster(t *testing.T, squeue, sacct string) *fakeCluster {
 	d := c.dir
 	scripts := map[string]string{
 		"sbatch":   "echo \"$@\" > " + d + "/sbatch.args\necho 77\n",
-		"squeue":   "cat " + d + "/squeue\n",
-		"sacct":    "cat " + d + "/sacct\n",
+		"squeue":   "cat " + d + "/squeue.out\n",
+		"sacct":    "cat " + d + "/sacct.out\n",
 		"scontrol": "exit 1\n",
 		"scancel": "echo \"$@\" >> " + d + "/scancel.log\n" +
-			"echo 'CANCELLED|None' > " + d + "/squeue.new && mv " + d + "/squeue.new " + d + "/squeue\n" +
-			"echo 'CANCELLED by 0|0:15|None' > " + d + "/sacct\n",
+			"echo 'CANCELLED|None' > " + d + "/squeue.new && mv " + d + "/squeue.new " + d + "/squeue.out\n" +
+			"echo 'CANCELLED by 0|0:15|None' > " + d + "/sacct.out\n",
 	}
 	for name, body := range scripts {
 		if err := os.WriteFile(filepath.Join(d, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
@@ -47,6 +47,7 @@ func (c *fakeCluster) set(squeue, sacct string) {
 	c.t.Helper()
 	for name, text := range map[string]string{"sacct": sacct, "squeue": squeue} {
 		tmp := filepath.Join(c.dir, name+".new")
+		name += ".out"
 		if err := os.WriteFile(tmp, []byte(text+"\n"), 0o644); err != nil {
 			c.t.Fatal(err)
 		}

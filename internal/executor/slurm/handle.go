@@ -90,7 +90,9 @@ wait:
 				break wait
 			}
 			last = st
-			if !running && (started[st.State] || terminal[st.State]) {
+			// A job seen ended that posml did not end while pending ran
+			// between two polls.
+			if !running && (started[st.State] || terminal[st.State] && cause == "") {
 				running, began = true, time.Now()
 				if h.spec.Timeout > 0 && cause == "" {
 					tm := time.NewTimer(h.spec.Timeout)

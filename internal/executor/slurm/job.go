@@ -16,10 +16,10 @@ import (
 	"github.com/posml/posml/internal/executor"
 )
 
-// Passthrough names the variables Slurm sets for a job that the attempt's
+// passthrough names the variables Slurm sets for a job that the attempt's
 // process gets besides Spec.Env, when Slurm set them: the job's identity,
-// its allocation, and the GPUs it was given.
-var Passthrough = []string{
+// its allocation, and the GPUs it was given. It is never modified.
+var passthrough = []string{
 	"SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST",
 	"SLURM_JOB_NUM_NODES", "SLURM_JOB_CPUS_PER_NODE", "SLURM_CPUS_ON_NODE",
 	"SLURM_CPUS_PER_TASK", "SLURM_MEM_PER_NODE", "SLURM_MEM_PER_CPU",
@@ -40,14 +40,14 @@ func quote(s string) string {
 }
 
 // script renders job.sh: cd to dir, then exec python with args under
-// exactly env plus the Passthrough variables Slurm set.
+// exactly env plus the passthrough variables Slurm set.
 func script(attemptID, dir, python string, args, env []string) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
 	fmt.Fprintf(&b, "# posml attempt %s, written by posml: it holds the attempt's environment.\n", oneLine(attemptID))
 	fmt.Fprintf(&b, "cd %s || exit 1\n", quote(dir))
 	b.WriteString("set --\n")
-	b.WriteString("for n in " + strings.Join(Passthrough, " ") + "; do\n")
+	b.WriteString("for n in " + strings.Join(passthrough, " ") + "; do\n")
 	b.WriteString("  eval \"v=\\${$n-} s=\\${$n+1}\"\n")
 	b.WriteString("  [ -n \"$s\" ] && set -- \"$@\" \"$n=$v\"\n")
 	b.WriteString("done\n")

@@ -164,7 +164,7 @@ func TestSucceeds(t *testing.T) {
 	}
 
 	// Exactly Spec.Env, with the checkout's path rewritten to the copy, plus
-	// what Slurm set from Passthrough.
+	// what Slurm set from passthrough.
 	env := envFromLog(t, body)
 	work := filepath.Join(shared, "a1", "work")
 	for _, kv := range rewriteEnv(s.Env, s.Dir, work) {
@@ -176,7 +176,7 @@ func TestSucceeds(t *testing.T) {
 	}
 	var extra []string
 	for k := range env {
-		if !slices.Contains(Passthrough, k) {
+		if !slices.Contains(passthrough, k) {
 			t.Errorf("leaked into the environment: %s=%q", k, env[k])
 		}
 		extra = append(extra, k)
