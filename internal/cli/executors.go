@@ -45,6 +45,7 @@ func addExecutorFlags(c *cobra.Command) {
 	f.String("slurm-partition", "", "partition of the attempts whose config names none (env POSML_SLURM_PARTITION; default: the cluster's default)")
 	f.String("slurm-python", "", "Python interpreter on the Slurm nodes (env POSML_SLURM_PYTHON; default: the one posml uses)")
 	f.String("slurm-tracking-uri", "", "posml's URL as Slurm nodes reach it (env POSML_SLURM_TRACKING_URI; default: the server's own)")
+	f.Duration("slurm-pending-timeout", 0, "how long a job may pend for a reason waiting will not fix (PartitionNodeLimit, ReqNodeNotAvail, ...) before its attempt fails; 0: forever (env POSML_SLURM_PENDING_TIMEOUT)")
 	f.String("slurm-bin", "", "directory of sbatch, squeue, sacct and scancel (env POSML_SLURM_BIN; default: PATH)")
 }
 
@@ -98,6 +99,11 @@ func (xc *executorConfig) resolve(cmd *cobra.Command, e *env) error {
 			Python:    str("slurm-python", "POSML_SLURM_PYTHON"),
 			Bin:       str("slurm-bin", "POSML_SLURM_BIN"),
 		}
+		d, err := dur("slurm-pending-timeout", "POSML_SLURM_PENDING_TIMEOUT")
+		if err != nil {
+			return err
+		}
+		xc.Slurm.PendingTimeout = d
 		xc.SlurmTrackingURI = str("slurm-tracking-uri", "POSML_SLURM_TRACKING_URI")
 	}
 
