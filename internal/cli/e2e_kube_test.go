@@ -85,6 +85,9 @@ func TestPipelineOnKubernetes(t *testing.T) {
 		if cfg == string(b) {
 			t.Fatalf("the scaffold's config has no start date 2024-01-01 00:00:00 to move:\n%s", b)
 		}
+		if gpu > 2 {
+			cfg += "retries: 0\n" // no retry two minutes later: the node will not grow a GPU
+		}
 		writeFiles(t, repo, map[string]string{"src/config.yaml": cfg + section(gpu)})
 		gitCommit(t, repo)
 		if trainPy[name], err = os.ReadFile(filepath.Join(repo, "src", "train.py")); err != nil {
@@ -204,6 +207,7 @@ func TestPipelineOnKubernetes(t *testing.T) {
 
 	// ---- three GPUs on a cluster whose node has two: unschedulable ----
 	r = runOf("kbig")
+	t.Logf("run of kbig: %s", r.Reason)
 	if r.State != "failed" || !strings.Contains(r.Reason+fmt.Sprint(r.AttemptList), "Insufficient nvidia.com/gpu") {
 		t.Errorf("run of kbig: %s (%s), attempts %+v; want failed: Insufficient nvidia.com/gpu", r.State, r.Reason, r.AttemptList)
 	}
