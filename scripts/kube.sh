@@ -38,9 +38,9 @@ flock 9
 ours() { # ours PID: is PID a live kubecluster process?
   [ -n "$1" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q kubecluster
 }
-stop_all() {
+stop_components() { # SIGTERM, up to 10s to exit, then SIGKILL
   local c pid pids=()
-  for c in "${components[@]}"; do
+  for c in "$@"; do
     pid=$(cat "$state/$c.pid" 2>/dev/null || true)
     if ours "$pid"; then kill "$pid" 2>/dev/null || true; pids+=("$pid"); fi
   done
@@ -51,6 +51,10 @@ stop_all() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+}
+stop_all() { # etcd last: the apiserver shuts down slowly without it
+  stop_components kwok scheduler controller-manager apiserver
+  stop_components etcd
 }
 if [ "${1:-}" = stop ]; then
   stop_all
@@ -78,6 +82,8 @@ if [ ! -x "$bin" ]; then
   fi
   mv "$bin.tmp" "$bin"
   say "built"
+  # Binaries of older tools/kubecluster sources are of no further use.
+  find "$(dirname "$cache")" -mindepth 1 -maxdepth 1 -name 'kube-*' ! -name "kube-$hash" -exec rm -rf {} +
 fi
 
 print_export() { echo "export POSML_TEST_KUBECONFIG=$kubeconfig" >&3; }
@@ -134,7 +140,9 @@ fail() { # fail MESSAGE COMPONENT...: report, show the logs of the dead/named co
 start() { # start NAME ARGS...: run "kubecluster NAME ARGS" in the background, detached
   local name=$1
   shift
-  setsid nohup "$bin" "$name" "$@" </dev/null >"$state/$name.log" 2>&1 &
+  # Close fd 3 (our stdout: "$(scripts/kube.sh)" would wait for it) and fd 9
+  # (the lock) in the long-running children.
+  setsid nohup "$bin" "$name" "$@" </dev/null >"$state/$name.log" 2>&1 3>&- 9>&- &
   echo $! >"$state/$name.pid"
 }
 wait_port() { # wait_port NAME PORT

@@ -41,7 +41,7 @@ func runEtcd(args []string) int {
 	cfg.ListenPeerUrls = []url.URL{*pu}
 	cfg.AdvertisePeerUrls = []url.URL{*pu}
 	cfg.InitialCluster = cfg.Name + "=" + pu.String()
-	cfg.LogLevel = "warn"
+	cfg.LogLevel = "error" // "warn" logs every request
 	// A throw-away test cluster: durability does not matter, speed does.
 	cfg.UnsafeNoFsync = true
 	e, err := embed.StartEtcd(cfg)

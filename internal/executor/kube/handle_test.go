@@ -11,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/posml/posml/internal/executor"
 )
@@ -358,5 +360,23 @@ func TestAliveFinished(t *testing.T) {
 	waitResult(t, h)
 	if alive, err := b.Alive(h.Ref()); alive || err != nil {
 		t.Errorf("Alive(complete) = %v, %v; want false, nil", alive, err)
+	}
+}
+
+// TestSecretWithoutOwner: when the Secret cannot be given its owner, the
+// handle deletes it at the end.
+func TestSecretWithoutOwner(t *testing.T) {
+	b, cs := fakeBackend(Config{})
+	cs.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("forbidden")
+	})
+	h, job := started(t, b, cs, testSpec(t))
+	if _, err := cs.CoreV1().Secrets("default").Get(context.Background(), job.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("secret during the attempt: %v", err)
+	}
+	h.Cancel("done")
+	waitResult(t, h)
+	if _, err := cs.CoreV1().Secrets("default").Get(context.Background(), job.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("secret after the attempt: %v; want not found", err)
 	}
 }
