@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/posml/posml/internal/executor"
 )
@@ -40,21 +41,26 @@ func realCluster(tb testing.TB, cfg Config) (*Backend, kubernetes.Interface, str
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(rc)
 	ctx := context.Background()
 	ns := "posml-test-" + rand.String(6)
-	if _, err := b.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		tb.Fatalf("create namespace: %v", err)
 	}
 	tb.Cleanup(func() {
-		b.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 	})
 	// Pods need the namespace's default service account, which the
 	// controller-manager makes.
 	waitFor(tb, 20*time.Second, "the default service account", func() bool {
-		_, err := b.client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
-	return b, b.client, ns
+	return b, cs, ns
 }
 
 func waitFor(tb testing.TB, within time.Duration, what string, ok func() bool) {

@@ -158,7 +158,7 @@ loop:
 	o.drainLogs()
 	if h.a.ownSecret {
 		dctx, dcancel := context.WithTimeout(context.Background(), requestTimeout)
-		err := h.b.client.CoreV1().Secrets(h.ns).Delete(dctx, h.name, metav1.DeleteOptions{})
+		err := h.b.client.DeleteSecret(dctx, h.ns, h.name)
 		dcancel()
 		if err != nil && !apierrors.IsNotFound(err) {
 			h.log.Line(fmt.Sprintf("posml: delete secret %s/%s: %v", h.ns, h.name, err))
@@ -177,9 +177,9 @@ func (h *handle) watch(ctx context.Context, wake chan<- struct{}) {
 		}
 	}
 	for ctx.Err() == nil {
-		jw, err := h.b.client.BatchV1().Jobs(h.ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + h.name})
+		jw, err := h.b.client.WatchJobs(ctx, h.ns, metav1.ListOptions{FieldSelector: "metadata.name=" + h.name})
 		if err == nil {
-			pw, err := h.b.client.CoreV1().Pods(h.ns).Watch(ctx, metav1.ListOptions{LabelSelector: jobLabel + "=" + h.name})
+			pw, err := h.b.client.WatchPods(ctx, h.ns, metav1.ListOptions{LabelSelector: jobLabel + "=" + h.name})
 			if err == nil {
 				pump(ctx, jw, pw, notify)
 				pw.Stop()
@@ -237,7 +237,7 @@ func (o *observer) observe(ctx context.Context) (executor.Result, bool) {
 	h := o.h
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	job, err := h.b.client.BatchV1().Jobs(h.ns).Get(rctx, h.name, metav1.GetOptions{})
+	job, err := h.b.client.GetJob(rctx, h.ns, h.name)
 	if apierrors.IsNotFound(err) {
 		if o.cause != "" {
 			return o.stopped(), true
@@ -290,7 +290,7 @@ func (o *observer) observe(ctx context.Context) (executor.Result, bool) {
 
 // readPod reads the Job's newest pod; after an error it keeps the last.
 func (o *observer) readPod(ctx context.Context) {
-	list, err := o.h.b.client.CoreV1().Pods(o.h.ns).List(ctx, metav1.ListOptions{LabelSelector: jobLabel + "=" + o.h.name})
+	list, err := o.h.b.client.ListPods(ctx, o.h.ns, metav1.ListOptions{LabelSelector: jobLabel + "=" + o.h.name})
 	if err != nil {
 		return
 	}
@@ -335,8 +335,7 @@ func (o *observer) streamLogs(pod string) {
 	o.logCancel, o.logDone = cancel, make(chan struct{})
 	go func() { // drainLogs waits for it
 		defer close(o.logDone)
-		req := h.b.client.CoreV1().Pods(h.ns).GetLogs(pod, &corev1.PodLogOptions{Container: mainContainer, Follow: true})
-		rc, err := req.Stream(ctx)
+		rc, err := h.b.client.PodLogs(ctx, h.ns, pod, &corev1.PodLogOptions{Container: mainContainer, Follow: true})
 		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Line("posml: pod log unavailable: " + oneLine(err.Error()))
@@ -462,7 +461,12 @@ func (o *observer) jobFailed(ctx context.Context, c *batchv1.JobCondition) execu
 // initLog copies the end of the unpacking container's log into the log.
 func (o *observer) initLog(ctx context.Context, pod string) {
 	tail := int64(20)
-	b, err := o.h.b.client.CoreV1().Pods(o.h.ns).GetLogs(pod, &corev1.PodLogOptions{Container: initContainer, TailLines: &tail}).DoRaw(ctx)
+	rc, err := o.h.b.client.PodLogs(ctx, o.h.ns, pod, &corev1.PodLogOptions{Container: initContainer, TailLines: &tail})
+	if err != nil {
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, 64<<10))
+	rc.Close()
 	if err != nil || len(b) == 0 {
 		return
 	}

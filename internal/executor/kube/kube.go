@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -91,7 +90,7 @@ func (c Config) withDefaults() Config {
 // Backend runs attempts as Kubernetes Jobs. It is safe for concurrent use.
 type Backend struct {
 	cfg    Config
-	client kubernetes.Interface
+	client api
 }
 
 var _ executor.RemoteBackend = (*Backend)(nil)
@@ -113,16 +112,16 @@ func New(cfg Config) (*Backend, error) {
 	}
 	rc.UserAgent = "posml"
 	rc.QPS, rc.Burst = 50, 100 // client-go's 5/10 would queue busy pipelines
-	cs, err := kubernetes.NewForConfig(rc)
+	client, err := newRESTAPI(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: client: %w", err)
 	}
-	return NewWithClient(cfg, cs), nil
+	return newBackend(cfg, client), nil
 }
 
-// NewWithClient returns a Backend that uses client (a fake clientset in
-// tests).
-func NewWithClient(cfg Config, client kubernetes.Interface) *Backend {
+// newBackend returns a Backend that uses client (client-go's fake
+// clientset in tests).
+func newBackend(cfg Config, client api) *Backend {
 	return &Backend{cfg: cfg.withDefaults(), client: client}
 }
 
@@ -177,14 +176,13 @@ func (b *Backend) Start(ctx context.Context, s executor.Spec) (executor.Handle, 
 // owner, so that the garbage collector deletes the Secret with the Job.
 // The pod never waits for its Secret.
 func (b *Backend) create(ctx context.Context, a *attempt) error {
-	secrets := b.client.CoreV1().Secrets(a.job.Namespace)
-	sec, err := secrets.Create(ctx, a.secret, metav1.CreateOptions{})
+	sec, err := b.client.CreateSecret(ctx, a.secret)
 	if err != nil {
 		return fmt.Errorf("create secret %s/%s: %w", a.secret.Namespace, a.secret.Name, err)
 	}
-	job, err := b.client.BatchV1().Jobs(a.job.Namespace).Create(ctx, a.job, metav1.CreateOptions{})
+	job, err := b.client.CreateJob(ctx, a.job)
 	if err != nil {
-		derr := secrets.Delete(context.WithoutCancel(ctx), sec.Name, metav1.DeleteOptions{})
+		derr := b.client.DeleteSecret(context.WithoutCancel(ctx), sec.Namespace, sec.Name)
 		if derr != nil && !apierrors.IsNotFound(derr) {
 			err = errors.Join(err, fmt.Errorf("delete secret %s: %w", sec.Name, derr))
 		}
@@ -196,7 +194,7 @@ func (b *Backend) create(ctx context.Context, a *attempt) error {
 		Name:       job.Name,
 		UID:        job.UID,
 	}}
-	if _, err := secrets.Update(context.WithoutCancel(ctx), sec, metav1.UpdateOptions{}); err != nil {
+	if _, err := b.client.UpdateSecret(context.WithoutCancel(ctx), sec); err != nil {
 		a.ownSecret = true // the handle deletes it when the attempt ends
 	}
 	return nil
@@ -225,7 +223,7 @@ func (b *Backend) Alive(ref string) (bool, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	job, err := b.client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+	job, err := b.client.GetJob(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -247,13 +245,12 @@ func (b *Backend) Stop(ctx context.Context, ref string, grace time.Duration) err
 		return err
 	}
 	secs := seconds(grace)
-	pods := b.client.CoreV1().Pods(ns)
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: jobLabel + "=" + name})
+	list, err := b.client.ListPods(ctx, ns, metav1.ListOptions{LabelSelector: jobLabel + "=" + name})
 	if err != nil {
 		return fmt.Errorf("kubernetes: list pods of job %s/%s: %w", ns, name, err)
 	}
 	for _, p := range list.Items {
-		err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &secs})
+		err := b.client.DeletePod(ctx, ns, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &secs})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("kubernetes: delete pod %s/%s: %w", ns, p.Name, err)
 		}
@@ -264,7 +261,7 @@ func (b *Backend) Stop(ctx context.Context, ref string, grace time.Duration) err
 // deleteJob deletes a Job in the foreground: it is gone once its pods are.
 func (b *Backend) deleteJob(ctx context.Context, ns, name string) error {
 	fg := metav1.DeletePropagationForeground
-	err := b.client.BatchV1().Jobs(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+	err := b.client.DeleteJob(ctx, ns, name, metav1.DeleteOptions{PropagationPolicy: &fg})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("kubernetes: delete job %s/%s: %w", ns, name, err)
 	}

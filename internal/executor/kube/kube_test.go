@@ -64,7 +64,7 @@ func fakeBackend(cfg Config) (*Backend, *fake.Clientset) {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 20 * time.Millisecond
 	}
-	return NewWithClient(cfg, cs), cs
+	return newBackend(cfg, clientsetAPI{cs}), cs
 }
 
 // started starts s and returns its handle and its Job as the API server
