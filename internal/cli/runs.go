@@ -5,11 +5,11 @@ import (
 	"io"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/restapi"
 )
 
@@ -145,7 +145,7 @@ func printRun(w io.Writer, r restapi.Run) {
 			if a.EndedAt != nil && a.ExitCode >= 0 {
 				exit = strconv.Itoa(a.ExitCode)
 			}
-			rows = append(rows, []string{"  " + strconv.Itoa(a.N), a.State, when(&a.StartedAt), when(a.EndedAt), exit, where(a.Where), a.Error})
+			rows = append(rows, []string{"  " + strconv.Itoa(a.N), a.State, when(&a.StartedAt), when(a.EndedAt), exit, executor.DescribeRef(a.Where), a.Error})
 		}
 		fmt.Fprintln(w)
 		table(w, []string{"  #", "STATE", "STARTED", "ENDED", "EXIT", "WHERE", "ERROR"}, rows)
@@ -286,18 +286,4 @@ func metricValue(v *float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(*v, 'g', 6, 64)
-}
-
-// where shows an attempt's process: "local pid 4242", "slurm job 17",
-// "kubernetes job ml/posml-1a2b-1".
-func where(ref string) string {
-	backend, rest, ok := strings.Cut(ref, ":")
-	switch {
-	case !ok:
-		return "-"
-	case backend == "local":
-		pid, _, _ := strings.Cut(rest, ":")
-		return "local pid " + pid
-	}
-	return backend + " job " + rest
 }

@@ -99,3 +99,18 @@ func (r *Router) Stop(ctx context.Context, ref string, grace time.Duration) erro
 	}
 	return r.Local.Stop(ctx, ref, grace)
 }
+
+// DescribeRef names where the attempt of a Ref runs, for people: "local pid
+// 4242", "kubernetes job ml/posml-1a2b-1-x7k2p", "slurm job 17"; "-" for no
+// Ref.
+func DescribeRef(ref string) string {
+	backend, rest, ok := strings.Cut(ref, ":")
+	switch {
+	case !ok || rest == "":
+		return "-"
+	case backend == "local":
+		pid, _, _ := strings.Cut(rest, ":")
+		return "local pid " + pid
+	}
+	return backend + " job " + rest
+}

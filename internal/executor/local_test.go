@@ -591,3 +591,16 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeRef(t *testing.T) {
+	for ref, want := range map[string]string{
+		"":                              "-",
+		"local:4242:123456:abc-def":     "local pid 4242",
+		"kubernetes:ml/posml-1-1-x7k2p": "kubernetes job ml/posml-1-1-x7k2p",
+		"slurm:17":                      "slurm job 17",
+	} {
+		if got := DescribeRef(ref); got != want {
+			t.Errorf("DescribeRef(%q) = %q; want %q", ref, got, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/tracking"
 )
 
@@ -25,6 +26,7 @@ func templateFuncs() template.FuncMap {
 		"add":        func(a, b int) int { return a + b },
 		"short":      shortSHA,
 		"when":       formatTime,
+		"where":      executor.DescribeRef,
 		"whenISO":    isoTime,
 		"fval":       formatFloatPtr,
 		"firstLine":  firstLine,
