@@ -19,19 +19,22 @@
 set -euo pipefail
 exec 3>&1 1>&2 # stdout is only for the export line
 root=$(cd "$(dirname "$0")/.." && pwd)
-state=/tmp/posml-kube
-etcd_port=52379
-etcd_peer_port=52380
-api_port=56443
-cm_port=56257
-sched_port=56259
+# A second, independent cluster (e.g. to try changes without disturbing the
+# one tests use): POSML_KUBE_DIR=/tmp/other POSML_KUBE_PORT_OFFSET=10 scripts/kube.sh
+state=${POSML_KUBE_DIR:-/tmp/posml-kube}
+off=${POSML_KUBE_PORT_OFFSET:-0}
+etcd_port=$((52379 + off))
+etcd_peer_port=$((52380 + off))
+api_port=$((56443 + off))
+cm_port=$((56257 + off))
+sched_port=$((56259 + off))
 components=(etcd apiserver controller-manager scheduler kwok)
 kubeconfig=$state/kubeconfig
 t0=$(date +%s.%N)
 say() { printf 'kube.sh [+%ss] %s\n' "$(( $(date +%s) - ${t0%.*} ))" "$*"; }
 
 # Only one instance at a time (parallel test runs share the cluster).
-exec 9>/tmp/posml-kube.lock
+exec 9>"$state.lock"
 flock 9
 
 # ---- stop -------------------------------------------------------------------
@@ -72,9 +75,9 @@ hash=$(
 cache=${POSML_TOOLS_CACHE:-$HOME/.cache/posml-tools}/kube-$hash
 bin=$cache/kubecluster
 if [ ! -x "$bin" ]; then
-  say "building $bin (Kubernetes from the Go module proxy; takes ~10 minutes on 2 cores the first time)"
+  say "building $bin (Kubernetes from the Go module proxy; about 5 minutes on 2 cores)"
   mkdir -p "$cache"
-  if ! (cd "$src" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 \
+  if ! (cd "$src" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
         go build -trimpath -ldflags='-s -w' -o "$bin.tmp" . ) >"$cache/build.log" 2>&1; then
     echo "kube.sh: ERROR: building tools/kubecluster failed; end of $cache/build.log:"
     tail -n 40 "$cache/build.log"
@@ -92,6 +95,10 @@ print_export() { echo "export POSML_TEST_KUBECONFIG=$kubeconfig" >&3; }
 all_running() {
   local c
   for c in "${components[@]}"; do ours "$(cat "$state/$c.pid" 2>/dev/null || true)" || return 1; done
+}
+all_alive() { # like all_running, but also true for a child that is just being exec'ed
+  local c
+  for c in "${components[@]}"; do kill -0 "$(cat "$state/$c.pid" 2>/dev/null || echo 0)" 2>/dev/null || return 1; done
 }
 if [ -f "$kubeconfig" ] && [ "$(cat "$state/binary" 2>/dev/null)" = "$bin" ] && all_running &&
    "$bin" setup --kubeconfig "$kubeconfig" --timeout 10s 2>/dev/null; then
@@ -193,10 +200,18 @@ start kwok \
   --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=127.0.0.1
 
 # apiserver ready, node(s) created and Ready, default ServiceAccount present.
-if ! "$bin" setup --kubeconfig "$kubeconfig" --nodes kwok-node-0:2 --timeout 120s; then
-  fail "the cluster did not become ready (see above)" apiserver controller-manager kwok
-fi
-all_running || fail "a component exited"
+"$bin" setup --kubeconfig "$kubeconfig" --nodes kwok-node-0:2 --timeout 120s 3>&- 9>&- &
+setup_pid=$!
+while kill -0 $setup_pid 2>/dev/null; do
+  if ! all_alive; then
+    kill $setup_pid 2>/dev/null || true
+    wait $setup_pid 2>/dev/null || true
+    fail "a component exited during start-up"
+  fi
+  sleep 0.2
+done
+wait $setup_pid || fail "the cluster did not become ready (see above)" apiserver controller-manager scheduler kwok
+all_running || fail "a component exited during start-up"
 say "cluster ready: $kubeconfig (logs: $state/*.log)"
 
 if [ "${POSML_KUBE_SELFTEST:-}" = 1 ]; then

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The full test suite, from a fresh Debian machine: installs what is missing,
-# starts PostgreSQL, then vet, gofmt, and every Go test with the race detector.
+# starts PostgreSQL, MariaDB, a Slurm cluster and a Kubernetes control plane, then vet, gofmt, and every Go test with the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 eval "$(scripts/pg.sh)"
 eval "$(scripts/mysql.sh)"
 eval "$(scripts/slurm.sh)"
+# A Kubernetes control plane (built once from the Go module proxy, then cached).
+eval "$(scripts/kube.sh)"
 export POSML_TEST_PYTHON=/usr/bin/python3
 # Node test projects (third-party MLflow client, browser tests): pinned by their lock files.
 for pkg in test/*/package.json; do

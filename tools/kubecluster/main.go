@@ -7,6 +7,7 @@
 //	kubecluster scheduler ...           (kube-scheduler flags)
 //	kubecluster kwok ...                (kwok controller flags)
 //	kubecluster kwok-stages             (prints kwok's default stages as a --config file)
+//	kubecluster pki --dir D             (CA, serving cert, service-account key, admin token, kubeconfig)
 //	kubecluster setup --kubeconfig F    (creates the fake nodes, waits until the cluster is usable)
 //	kubecluster check --kubeconfig F    (self-test: Job completes, GPU overcommit, cascading delete)
 //
@@ -29,7 +30,7 @@ import (
 )
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: kubecluster etcd|apiserver|controller-manager|scheduler|kwok|kwok-stages|setup|check [flags]")
+	fmt.Fprintln(os.Stderr, "usage: kubecluster etcd|apiserver|controller-manager|scheduler|kwok|kwok-stages|pki|setup|check [flags]")
 	os.Exit(2)
 }
 
