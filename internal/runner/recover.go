@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/posml/posml/internal/pipeline"
@@ -151,21 +152,28 @@ func (p *Pool) renewLeases(ctx context.Context, now time.Time) error {
 
 // recoverAttempt ends attempt a, left running by this server before a
 // restart (foreign false: its process, if it survived, is stopped) or by
-// a replica that lost its lease (foreign true: the process is on that
-// replica's machine, which stops it).
+// a replica that lost its lease (foreign true: a local process is on that
+// replica's machine, which stops it; a job on a cluster is stopped here).
 func (p *Pool) recoverAttempt(ctx context.Context, a pipeline.Attempt, foreign bool) error {
 	what := "its process is gone"
 	cause := "server restarted"
 	if foreign {
 		what, cause = "its replica stopped renewing its lease", "replica lost"
-	} else if a.Handle != "" {
+	}
+	// A local process dies with (or is stopped by) its own server; an
+	// attempt on a cluster (Kubernetes, Slurm) outlives any replica, and any
+	// replica can stop it.
+	if a.Handle != "" && (!foreign || !strings.HasPrefix(a.Handle, "local:")) {
 		if alive, err := p.d.Backend.Alive(a.Handle); err == nil && alive {
 			if err := p.d.Backend.Stop(ctx, a.Handle, p.cfg.KillGrace); err != nil {
 				return fmt.Errorf("stop leftover process: %w", err)
 			}
 			what = "its leftover process was stopped"
+			if foreign {
+				what = "its replica stopped renewing its lease; its job was stopped"
+			}
 		}
-	} else if a.PID == 0 {
+	} else if a.PID == 0 && !foreign {
 		what = "its process had not started"
 	}
 	run, err := p.d.Store.PipelineRun(ctx, a.RunID)
