@@ -4,9 +4,13 @@
 //
 // The Backend and Handle interfaces are the contract between the runner and
 // whatever runs attempts. Local, the default backend, runs them as child
-// processes of posml; a later backend can run them as Kubernetes Jobs or
-// Slurm jobs behind the same interfaces without touching the scheduler or
-// the runner.
+// processes of posml; the RemoteBackends of the subpackages kube and slurm
+// run them as Kubernetes Jobs and Slurm batch jobs behind the same
+// interfaces. Router, the runner's backend, starts each attempt on the
+// backend its Spec.Placement names (the project's executor: section) and
+// sends each Ref back to the backend that made it ("local:…",
+// "kubernetes:ns/job", "slurm:17"). Remote backends write their attempt's
+// log with Log and Footer, so that followers read every log alike.
 //
 // # Local processes
 //
