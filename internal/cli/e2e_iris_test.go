@@ -252,40 +252,7 @@ func e2eIris(t *testing.T, backend e2eBackend) {
 	gitCommit(t, seed)
 
 	// ---- posml server ----
-	addr := freeAddr(t)
-	base := "http://" + addr
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"server", "--addr", addr, "--data-dir", data, "--python", py, "--max-parallel", "2"}, backend.serverArgs...),
-			strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not stop within 30 s")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", stderr.String())
-		}
-	}()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("link server: posml server did not answer %s/health within 15 s", base)
-		}
-	}
+	base := e2eServer(t, append([]string{"--data-dir", data, "--python", py, "--max-parallel", "2"}, backend.serverArgs...)...)
 	call := func(link, method, path string, body any, out any) {
 		t.Helper()
 		var rd io.Reader
@@ -597,4 +564,44 @@ func e2eGitHead(t *testing.T, dir string) string {
 		t.Fatalf("git rev-parse HEAD: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// e2eServer runs `posml server` with args on a free loopback address until
+// the test ends, waits until it answers /health and returns its URL. The
+// server's log is shown if the test failed.
+func e2eServer(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"server", "--addr", addr}, args...), strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("server did not stop within 30 s")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", stderr.String())
+		}
+	})
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("link server: posml server did not answer %s/health within 15 s", base)
+		}
+	}
 }

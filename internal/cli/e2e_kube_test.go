@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,42 +94,9 @@ func TestPipelineOnKubernetes(t *testing.T) {
 		}
 	}
 
-	addr := freeAddr(t)
-	base := "http://" + addr
 	const clusterURI = "http://posml.posml-system.svc:5000"
-	sctx, cancel := context.WithCancel(ctx)
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(sctx, []string{"server", "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--python", testPython(),
-			"--kube-config", kubeconfig, "--kube-tracking-uri", clusterURI, "--kube-unschedulable-timeout", "3s", "--max-gpus", "4"},
-			strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not stop within 30 s")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", stderr.String())
-		}
-	}()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("posml server did not answer %s/health within 15 s", base)
-		}
-	}
+	base := e2eServer(t, "--data-dir", filepath.Join(dir, "data"), "--python", testPython(),
+		"--kube-config", kubeconfig, "--kube-tracking-uri", clusterURI, "--kube-unschedulable-timeout", "3s", "--max-gpus", "4")
 	cli := func(args ...string) string {
 		t.Helper()
 		out, errOut, code := run(t, append(args, "--url", base)...)
