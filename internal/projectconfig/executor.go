@@ -66,6 +66,9 @@ var (
 	dnsSubdomainRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	// labelKeyRE is a label key: an optional DNS prefix and a name.
 	labelKeyRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	// byteUnitRE is a memory size written with a B ("4GB"), which
+	// Kubernetes quantities do not take.
+	byteUnitRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)([kKmMgGtTpP])[iI]?[bB]$`)
 	labelValRE = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
 )
 
@@ -241,6 +244,14 @@ func (v *validator) quantity(e *entry, rule string) string {
 		return s
 	}
 	b, ok := MemoryBytes(s)
+	if m := byteUnitRE.FindStringSubmatch(s); !ok && m != nil {
+		u := strings.ToUpper(m[2])
+		dec := u
+		if u == "K" {
+			dec = "k"
+		}
+		fix = fmt.Sprintf("quantities have no B: write %s%si for %siB or %s%s for %sB", m[1], u, u, m[1], dec, u)
+	}
 	switch {
 	case !ok:
 		v.errorAt(n, rule, fix, "%q is not a memory quantity", s)

@@ -84,7 +84,7 @@ func TestExecutorDiagnostics(t *testing.T) {
 		{"memory without unit", doc("executor:\n  backend: slurm\n  resources: {memory: 4}"), []string{
 			`src/config.yaml:11:23: executor.resources.memory: 4 is 4 bytes, surely not meant (write bytes with a unit, e.g. memory: 4Gi or memory: 512Mi)`}},
 		{"memory GB typo", doc("executor:\n  backend: slurm\n  resources: {memory: 4GB}"), []string{
-			`src/config.yaml:11:23: executor.resources.memory: "4GB" is not a memory quantity (write bytes with a unit, e.g. memory: 4Gi or memory: 512Mi)`}},
+			`src/config.yaml:11:23: executor.resources.memory: "4GB" is not a memory quantity (quantities have no B: write 4Gi for GiB or 4G for GB)`}},
 		{"negative gpu", doc("executor:\n  backend: slurm\n  resources: {gpu: -1}"), []string{
 			`src/config.yaml:11:20: executor.resources.gpu: must be at least 0, not -1 (write an integer of at least 0)`}},
 		{"gpu under executor", doc("executor:\n  backend: slurm\n  gpu: 1"), []string{
