@@ -41,6 +41,7 @@ func addExecutorFlags(c *cobra.Command) {
 	f.String("kube-tracking-uri", "", "posml's URL as pods reach it (env POSML_KUBE_TRACKING_URI; default: the server's own)")
 	f.String("kube-python", kube.DefaultPython, "Python interpreter in the images (env POSML_KUBE_PYTHON)")
 	f.Duration("kube-unschedulable-timeout", kube.DefaultUnschedulableTimeout, "how long a pod may stay unschedulable before its attempt fails (env POSML_KUBE_UNSCHEDULABLE_TIMEOUT)")
+	f.Duration("kube-ttl", kube.DefaultTTLAfterFinished, "how long a finished Job (its pod and log) stays in the cluster (env POSML_KUBE_TTL)")
 	f.String("slurm-shared-dir", "", "directory shared with the Slurm nodes, for the attempts' checkouts and output; enables the slurm backend (env POSML_SLURM_SHARED_DIR)")
 	f.String("slurm-partition", "", "partition of the attempts whose config names none (env POSML_SLURM_PARTITION; default: the cluster's default)")
 	f.String("slurm-python", "", "Python interpreter on the Slurm nodes (env POSML_SLURM_PYTHON; default: the one posml uses)")
@@ -90,6 +91,9 @@ func (xc *executorConfig) resolve(cmd *cobra.Command, e *env) error {
 			return err
 		}
 		k.UnschedulableTimeout = d
+		if k.TTLAfterFinished, err = dur("kube-ttl", "POSML_KUBE_TTL"); err != nil {
+			return err
+		}
 		xc.Kube = k
 	}
 	if sd := str("slurm-shared-dir", "POSML_SLURM_SHARED_DIR"); sd != "" {
