@@ -132,7 +132,7 @@ secret the project's push webhooks are signed with.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&branch, "branch", "main", "branch to follow")
+	f.StringVar(&branch, "branch", "", "branch to follow (default: the repository's default branch, its HEAD)")
 	f.StringVar(&name, "name", "", "project name (default: the config's proj_name, else the repository's name)")
 	f.StringVar(&username, "username", "", "HTTPS user name for --token-file (default: the forge's)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding an HTTPS access token (- for stdin)")

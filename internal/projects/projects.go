@@ -112,7 +112,7 @@ func New(store Store, models Models, cfg Config, log *slog.Logger) *Service {
 // AddRequest is what Add needs.
 type AddRequest struct {
 	Repo        string // git URL or local path
-	Branch      string // default "main"
+	Branch      string // default: the remote's default branch (its HEAD), else "main"
 	Name        string // default: the config's proj_name, else the repository's name
 	Credentials pipeline.Credentials
 	NotifyURLs  []string
@@ -136,9 +136,6 @@ func (s *Service) Add(ctx context.Context, req AddRequest) (SyncResult, error) {
 	repo, cred, err := splitCredentials(req.Repo, req.Credentials)
 	if err != nil {
 		return SyncResult{}, err
-	}
-	if req.Branch == "" {
-		req.Branch = "main"
 	}
 	if len(cred.SSHKey) > 0 && cred.Token != "" {
 		return SyncResult{}, posml.Errorf(posml.KindInvalid, "give an HTTPS token or an SSH key, not both")
@@ -172,6 +169,12 @@ func (s *Service) Add(ctx context.Context, req AddRequest) (SyncResult, error) {
 		return SyncResult{}, addError(err)
 	}
 	defer os.RemoveAll(tmp) // renamed away on success
+	if req.Branch == "" {
+		// The branch the remote's HEAD names (main, master, trunk, ...).
+		if req.Branch, err = r.DefaultBranch(ctx); err != nil || req.Branch == "" {
+			req.Branch = "main"
+		}
+	}
 	head, err := r.Fetch(ctx, req.Branch)
 	if err != nil {
 		return SyncResult{}, addError(err)

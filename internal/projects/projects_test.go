@@ -268,3 +268,19 @@ func TestExecutorPolicyAtActivation(t *testing.T) {
 		t.Errorf("stored settings: %+v; want the executor section", cs)
 	}
 }
+
+// TestAddDefaultBranch: without --branch, a project follows the branch
+// the repository's HEAD names (here master), not "main".
+func TestAddDefaultBranch(t *testing.T) {
+	ctx := context.Background()
+	repo := newRepo(t, "iris")
+	git(t, repo, "branch", "-m", "main", "master")
+	st := newStore(t)
+	res, err := newService(t, st).Add(ctx, AddRequest{Repo: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Project.Branch != "master" || res.Activated == "" {
+		t.Errorf("project follows %q, activated %q; want master, its head active", res.Project.Branch, res.Activated)
+	}
+}
