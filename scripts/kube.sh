@@ -149,7 +149,8 @@ start() { # start NAME ARGS...: run "kubecluster NAME ARGS" in the background, d
   shift
   # Close fd 3 (our stdout: "$(scripts/kube.sh)" would wait for it) and fd 9
   # (the lock) in the long-running children.
-  setsid nohup "$bin" "$name" "$@" </dev/null >"$state/$name.log" 2>&1 3>&- 9>&- &
+  # From the state directory, not the caller's (a checkout that may be deleted).
+  (cd "$state" && exec setsid nohup "$bin" "$name" "$@" </dev/null >"$state/$name.log" 2>&1 3>&- 9>&-) &
   echo $! >"$state/$name.pid"
 }
 wait_port() { # wait_port NAME PORT

@@ -109,7 +109,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   chmod 0700 /etc/munge
   chmod 0400 /etc/munge/munge.key
   chmod 0755 /run/munge
-  setsid runuser -u munge -- /usr/sbin/munged </dev/null >>"$dir/munged.out" 2>&1 || true
+  (cd / && setsid runuser -u munge -- /usr/sbin/munged </dev/null >>"$dir/munged.out" 2>&1) || true
   for _ in $(seq 1 50); do
     munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break
     sleep 0.1
@@ -232,7 +232,9 @@ start() { # name pidfile command...
   local name=$1 pidfile=$2
   shift 2
   stop_daemon "$pidfile" # a daemon left from an earlier call that is not healthy
-  setsid "$@" </dev/null >>"$dir/$name.out" 2>&1 &
+  # From the state directory: a daemon's working directory is its jobs'
+  # (slurmstepd fails getcwd when it was a checkout deleted since).
+  (cd "$dir" && exec setsid "$@" </dev/null >>"$dir/$name.out" 2>&1) &
 }
 
 if [ "$acct" = slurmdbd ]; then
