@@ -14,6 +14,7 @@ import (
 	"github.com/posml/posml/internal/datamart"
 	"github.com/posml/posml/internal/lineage"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/projectconfig"
 	"github.com/posml/posml/internal/sqlstore"
 	"github.com/posml/posml/internal/web"
 )
@@ -50,6 +51,7 @@ func seedPipelines(t testing.TB, ctx context.Context, f *fixture, marts *datamar
 		Trigger:       pipeline.Spec{Expr: "0 */6 * * *", TimeZone: "Europe/Berlin", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Mode: "trigger"},
 		MaxActiveRuns: 2, Retries: 1, RetryDelay: time.Minute, TrainTimeout: time.Hour,
 		ModelNames: []string{f.Model}, ExperimentName: "churn", RegisterModel: f.Model, TargetMetric: "auc", Direction: "maximize",
+		Executor: projectconfig.Executor{Backend: "slurm", Partition: "gpu", GPU: 2},
 	}
 	project := func(name string) pipeline.Project {
 		p := must[pipeline.Project](t)(s.CreateProject(ctx, pipeline.Project{Name: name, RepoURL: "https://git.example.com/ml/" + name + ".git", Branch: "main"}, pipeline.Credentials{}))
@@ -97,6 +99,9 @@ func seedPipelines(t testing.TB, ctx context.Context, f *fixture, marts *datamar
 		}
 	}
 	r, a := run("loading mart iris v1", "epoch 1 auc=0.50", "epoch 2 auc=0.51", "registered churn-model version 2")
+	if err := s.SetAttemptProcess(ctx, r.ID, a.N, 0, "slurm:4711"); err != nil {
+		t.Fatal(err)
+	}
 	finish(a, pipeline.Succeeded, 0, "")
 	ps.Succeeded = r.ID
 	r, a = run("loading mart iris v1", "Traceback (most recent call last):", "ValueError: <bad> input")
@@ -154,10 +159,10 @@ func TestPipelinePages(t *testing.T) {
 			"invalid</span>: 1 error, 0 warnings", "train: ", " UTC)", "trigger: ", `href="/pipeline-runs/` + id(ps.Failed) + `"`, ">failed</a>", ">succeeded</a>", ">running</a>", `aria-current="page">Projects`}},
 		{"project", "/projects/churn", 200, []string{"<h1>churn", "https://git.example.com/ml/churn.git", "@monthly", "Europe/Berlin", "auc (maximize)",
 			`href="/models/churn-model"`, "train-main-guard", "train.py runs training at import", "⚠ DST change (UTC", "Pause</button>", "Run train now", "Run trigger now",
-			`name="csrf" value="`, "#" + id(ps.Running), "Broken refactor", "UTC</td>"}},
+			`name="csrf" value="`, "#" + id(ps.Running), "Broken refactor", "UTC</td>", "slurm on partition gpu, 2 GPU"}},
 		{"paused project", "/projects/batch", 200, []string{"Resume</button>", "Paused: nothing fires", `rel="next"`}},
 		{"succeeded run", "/pipeline-runs/" + id(ps.Succeeded), 200, []string{"Pipeline run #" + id(ps.Succeeded), "chip-ok\">succeeded", "manual",
-			`data-log="/api/posml/runs/` + id(ps.Succeeded) + `/logs?follow=1"`, `href="/runs/` + f.RunIDs[1] + `"`, "churn-model v2",
+			`data-log="/api/posml/runs/` + id(ps.Succeeded) + `/logs?follow=1"`, `href="/runs/` + f.RunIDs[1] + `"`, "churn-model v2", "<td>slurm job 4711</td>",
 			`href="/marts/iris?version=1"`, "auc 0.51 beats the champion", "0.51", "0.5", "@champion", "Train on the iris mart"}},
 		{"failed run", "/pipeline-runs/" + id(ps.Failed), 200, []string{"chip-bad\">failed", "exit status 1", `<td class="num">1</td>`, "Retry</button>"}},
 		{"running run", "/pipeline-runs/" + id(ps.Running), 200, []string{"chip-busy\">running", "Cancel</button>", "Following the log"}},
