@@ -71,6 +71,8 @@ type Users struct {
 	Now func() time.Time
 	// SessionLifetime is DefaultSessionLifetime when 0.
 	SessionLifetime time.Duration
+
+	throttle throttle // of password guessing, per name
 }
 
 // NewUsers returns the user checks backed by store.
@@ -127,19 +129,27 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-// Password returns the user of a name and password, or ErrBadCredentials.
+// Password returns the user of a name and password, or ErrBadCredentials;
+// or, for a name that had too many wrong passwords in a row, a
+// *ThrottledError before any check (see FreeFailures).
 func (us *Users) Password(ctx context.Context, name, password string) (User, error) {
+	if wait := us.throttle.wait(name, us.now()); wait > 0 {
+		return User{}, &ThrottledError{Name: name, Wait: wait}
+	}
 	u, h, err := us.store.UserPassword(ctx, name)
 	if err != nil {
 		if posml.KindOf(err) == posml.KindNotFound {
 			_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+			us.throttle.fail(name, us.now())
 			return User{}, ErrBadCredentials
 		}
 		return User{}, fmt.Errorf("check password: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(h), []byte(password)) != nil {
+		us.throttle.fail(name, us.now())
 		return User{}, ErrBadCredentials
 	}
+	us.throttle.ok(name)
 	return u, nil
 }
 

@@ -105,3 +105,66 @@ func TestUsers(t *testing.T) {
 		t.Errorf("token of a removed user: %v", err)
 	}
 }
+
+// TestPasswordThrottle: after FreeFailures wrong passwords in a row a name
+// is refused without a check, for 1 s, 2 s, 4 s, ... after each failure;
+// the right password after the wait clears the count; other names and
+// unknown names are counted on their own.
+func TestPasswordThrottle(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "posml.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	us := auth.NewUsers(s)
+	us.Now = func() time.Time { return now }
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := us.AddUser(ctx, name, "correct horse", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < auth.FreeFailures; i++ {
+		if _, err := us.Password(ctx, "alice", "guess"); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("guess %d: %v; want ErrBadCredentials", i+1, err)
+		}
+	}
+	var te *auth.ThrottledError
+	if _, err := us.Password(ctx, "alice", "correct horse"); !errors.As(err, &te) || te.Wait != time.Second {
+		t.Fatalf("after %d failures: %v; want throttled for 1s", auth.FreeFailures, err)
+	}
+	if _, err := us.Password(ctx, "bob", "correct horse"); err != nil {
+		t.Errorf("bob is throttled with alice: %v", err)
+	}
+	now = now.Add(time.Second)
+	if _, err := us.Password(ctx, "alice", "guess"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("after the wait: %v; want the password checked", err)
+	}
+	if _, err := us.Password(ctx, "alice", "correct horse"); !errors.As(err, &te) || te.Wait != 2*time.Second {
+		t.Fatalf("after %d failures: %v; want throttled for 2s", auth.FreeFailures+1, err)
+	}
+	if !strings.Contains(te.Error(), `too many wrong passwords for "alice": try again in 2s`) {
+		t.Errorf("message %q", te.Error())
+	}
+	now = now.Add(2 * time.Second)
+	if u, err := us.Password(ctx, "alice", "correct horse"); err != nil || u.Name != "alice" {
+		t.Fatalf("right password after the wait: %v, %v", u, err)
+	}
+	if _, err := us.Password(ctx, "alice", "guess"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("count not cleared by the right password: %v", err)
+	}
+	// Guessing names is counted too; the delay never exceeds MaxThrottle.
+	for i := 0; i < 40; i++ {
+		us.Password(ctx, "mallory", "x")
+		now = now.Add(auth.MaxThrottle)
+	}
+	now = now.Add(-auth.MaxThrottle)
+	if _, err := us.Password(ctx, "mallory", "x"); !errors.As(err, &te) || te.Wait != auth.MaxThrottle {
+		t.Errorf("after 40 failures: %v; want throttled for %s", err, auth.MaxThrottle)
+	}
+	// The web login goes through Login, which checks the same way.
+	if _, _, err := us.Login(ctx, "mallory", "x"); !errors.As(err, &te) {
+		t.Errorf("Login of a throttled name: %v", err)
+	}
+}

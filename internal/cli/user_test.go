@@ -325,6 +325,26 @@ func TestServerRequiresAuth(t *testing.T) {
 			t.Errorf("session cookie still set: %v", c)
 		}
 	}
+	// Password guessing is throttled per name, on the MLflow API and the
+	// login page alike; other names are not affected.
+	for i := 0; i < auth.FreeFailures; i++ {
+		if st, _, _ := do(http.DefaultClient, "GET", "/api/2.0/mlflow/experiments/search?max_results=5", "", "Authorization", basic("bob", "guess-guess")); st != 401 {
+			t.Fatalf("guess %d for bob: %d; want 401", i+1, st)
+		}
+	}
+	st, body, h = do(http.DefaultClient, "GET", "/api/2.0/mlflow/experiments/search?max_results=5", "", "Authorization", basic("bob", "bob-secret-22"))
+	if st != http.StatusTooManyRequests || errorCode(body) != "REQUEST_LIMIT_EXCEEDED" || h.Get("Retry-After") == "" {
+		t.Errorf("bob after %d wrong passwords: %d %s (Retry-After %q); want 429 REQUEST_LIMIT_EXCEEDED", auth.FreeFailures, st, body, h.Get("Retry-After"))
+	}
+	_, body, _ = do(browser, "GET", "/login", "")
+	st, body, _ = do(browser, "POST", "/login", form(url.Values{"csrf": {csrfOf(body)}, "name": {"bob"}, "password": {"bob-secret-22"}}), "Content-Type", ct)
+	if st != http.StatusTooManyRequests || !strings.Contains(body, "Too many wrong passwords for this user: try again in") {
+		t.Errorf("login page for a throttled name: %d %s", st, body)
+	}
+	if st, body, _ := do(http.DefaultClient, "GET", "/api/2.0/mlflow/experiments/search?max_results=5", "", "Authorization", basic("alice", "alice-secret-1")); st != 200 {
+		t.Errorf("alice while bob is throttled: %d %s", st, body)
+	}
+
 	// Unauthenticated health checks still answer.
 	if st, _, _ := do(http.DefaultClient, "GET", "/health", ""); st != 200 {
 		t.Errorf("/health: %d", st)

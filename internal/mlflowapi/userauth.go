@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/posml/posml/internal/auth"
 )
@@ -39,6 +41,12 @@ func checkUser(w http.ResponseWriter, r *http.Request, users UserVerifier, log *
 		return false
 	}
 	if err != nil {
+		var te *auth.ThrottledError
+		if errors.As(err, &te) {
+			w.Header().Set("Retry-After", strconv.Itoa(int((te.Wait+time.Second-1)/time.Second)))
+			writeJSON(w, http.StatusTooManyRequests, errorBody{ErrorCode: "REQUEST_LIMIT_EXCEEDED", Message: te.Error() + "."})
+			return true
+		}
 		if errors.Is(err, auth.ErrBadCredentials) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="posml"`)
 			writeJSON(w, http.StatusUnauthorized, errorBody{ErrorCode: "UNAUTHENTICATED", Message: "Invalid user name, password or token."})

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,12 +152,17 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request, users Users) {
 	name, next := r.PostFormValue("name"), safeNext(r.PostFormValue("next"))
 	s, _, err := users.Login(r.Context(), name, r.PostFormValue("password"))
 	if err != nil {
-		msg := "Wrong user name or password."
-		if !errors.Is(err, auth.ErrBadCredentials) {
+		status, msg := http.StatusUnauthorized, "Wrong user name or password."
+		var te *auth.ThrottledError
+		switch {
+		case errors.As(err, &te):
+			status, msg = http.StatusTooManyRequests, fmt.Sprintf("Too many wrong passwords for this user: try again in %s.", te.Wait.Round(time.Second))
+			w.Header().Set("Retry-After", strconv.Itoa(int((te.Wait+time.Second-1)/time.Second)))
+		case !errors.Is(err, auth.ErrBadCredentials):
 			h.log.Error("login", "err", err)
 			msg = "Something went wrong; the server log has the details."
 		}
-		h.renderLogin(w, http.StatusUnauthorized, loginData{CSRF: h.csrf.token(w, r), Next: next, Name: name, Error: msg})
+		h.renderLogin(w, status, loginData{CSRF: h.csrf.token(w, r), Next: next, Name: name, Error: msg})
 		return
 	}
 	http.SetCookie(w, sessionCookie(r, s, int(auth.DefaultSessionLifetime/time.Second)))
