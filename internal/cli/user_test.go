@@ -119,6 +119,8 @@ func TestServerRequiresAuth(t *testing.T) {
 	out, _ = runIn(t, env, "", "token", "list", "--user", "bob")
 	id := strings.Fields(strings.Split(out, "\n")[1])[0]
 	runIn(t, env, "", "token", "revoke", id)
+	out, _ = runIn(t, env, "", "token", "create", "--user", "bob", "--name", "second")
+	bobTok2 := strings.TrimSpace(out)
 
 	sctx, cancel := context.WithCancel(ctx)
 	var stderr syncBuffer
@@ -235,6 +237,26 @@ func TestServerRequiresAuth(t *testing.T) {
 	}
 	if st, body, _ := do(http.DefaultClient, "GET", "/api/posml/projects", "", "Authorization", "Bearer "+runTok); st != 401 {
 		t.Errorf("native API with a run token: %d %s", st, body)
+	}
+	// Roles: every user reads and runs; only an admin changes the projects
+	// and sources (bob is not one, alice is).
+	if st, body, _ := do(http.DefaultClient, "GET", "/api/posml/projects", "", "Authorization", "Bearer "+bobTok2); st != 200 {
+		t.Errorf("a user lists projects: %d %s", st, body)
+	}
+	for _, tc := range []struct{ method, path, body, what string }{
+		{"POST", "/api/posml/projects", `{"repo": "/nowhere"}`, "add a project"},
+		{"PATCH", "/api/posml/projects/x", `{"branch": "dev"}`, "change a project's repository, branch or credentials"},
+		{"DELETE", "/api/posml/projects/x", "", "remove a project"},
+		{"POST", "/api/posml/sources", `{"name": "s", "kind": "postgres", "url": "postgres://x"}`, "add a mart source"},
+		{"DELETE", "/api/posml/marts/m9", "", "remove a mart"},
+	} {
+		st, body, _ := do(http.DefaultClient, tc.method, tc.path, tc.body, "Authorization", "Bearer "+bobTok2, "Content-Type", "application/json")
+		if st != 403 || errorCode(body) != "forbidden" || !strings.Contains(body, "only an admin may "+tc.what+"; bob is not one") {
+			t.Errorf("bob %s %s: %d %s; want 403: only an admin may %s", tc.method, tc.path, st, body, tc.what)
+		}
+	}
+	if st, body, _ := do(http.DefaultClient, "DELETE", "/api/posml/projects/x", "", "Authorization", "Bearer "+tok); st != 404 {
+		t.Errorf("alice (admin) removes a project that does not exist: %d %s; want 404", st, body)
 	}
 	// Marts: a user creates one; a user token and a run token read it.
 	if st, body, _ := do(http.DefaultClient, "PUT", "/api/posml/marts/m1/file?name=m1.csv", "a,b\n1,x\n2,y\n", "Authorization", "Bearer "+tok); st/100 != 2 {

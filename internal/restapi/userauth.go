@@ -3,6 +3,7 @@ package restapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -79,6 +80,11 @@ func RequireUser(next http.Handler, users UserVerifier, log *slog.Logger) http.H
 			h.writeError(w, r, err)
 			return
 		}
+		if what := adminOnly(r); what != "" && !u.Admin {
+			h.writeError(w, r, &apiError{http.StatusForbidden, "forbidden",
+				fmt.Sprintf("only an admin may %s; %s is not one (posml user add NAME --admin makes one)", what, u.Name)})
+			return
+		}
 		r2 := r.WithContext(context.WithValue(r.Context(), userKey{}, u))
 		r2.Header = r.Header.Clone()
 		r2.Header.Del("Authorization") // the mart handlers would take a user token for a run token
@@ -99,4 +105,33 @@ func sameOrigin(r *http.Request) bool {
 		return err == nil && u.Host == r.Host
 	}
 	return r.Header.Get("Sec-Fetch-Site") == "" || r.Header.Get("Sec-Fetch-Site") == "same-origin"
+}
+
+// adminOnly names what request r does if only an admin may do it: change
+// which repositories the server runs (add, reconfigure or remove a
+// project, with its credentials), or the database credentials of mart
+// sources, or delete a mart with its snapshots; "" otherwise. Every user
+// may read everything, run, cancel, retry and backfill pipelines, pause
+// and resume projects, and create, upload and refresh marts.
+func adminOnly(r *http.Request) string {
+	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if !ok {
+		return ""
+	}
+	seg := strings.Split(strings.Trim(rest, "/"), "/")
+	switch {
+	case seg[0] == "projects" && len(seg) == 1 && r.Method == http.MethodPost:
+		return "add a project"
+	case seg[0] == "projects" && len(seg) == 2 && r.Method == http.MethodPatch:
+		return "change a project's repository, branch or credentials"
+	case seg[0] == "projects" && len(seg) == 2 && r.Method == http.MethodDelete:
+		return "remove a project"
+	case seg[0] == "sources" && len(seg) == 1 && r.Method == http.MethodPost:
+		return "add a mart source"
+	case seg[0] == "sources" && len(seg) == 2 && r.Method == http.MethodDelete:
+		return "remove a mart source"
+	case seg[0] == "marts" && len(seg) == 2 && r.Method == http.MethodDelete:
+		return "remove a mart"
+	}
+	return ""
 }
