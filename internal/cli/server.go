@@ -49,6 +49,9 @@ type serverConfig struct {
 	// NoAuth: --no-auth turned authentication off on a non-loopback
 	// address.
 	NoAuth bool
+	// TrustProxy: a TLS-terminating proxy in front sets X-Forwarded-Proto,
+	// which then decides the cookies' Secure flag.
+	TrustProxy bool
 	// Projects, webhooks and notifications (project.go).
 	Native nativeConfig
 	// The pipeline engine (engine.go).
@@ -149,6 +152,10 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 				return err
 			}
 			cfg.NoAuth = noAuth && !isLoopback(cfg.Addr)
+			cfg.TrustProxy, _ = cmd.Flags().GetBool("trust-proxy")
+			if !cmd.Flags().Changed("trust-proxy") {
+				cfg.TrustProxy = isTrue(e.getenv("POSML_TRUST_PROXY"))
+			}
 			return runServer(cmd.Context(), e, cfg)
 		},
 	}
@@ -159,6 +166,7 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&artifacts, "artifacts-destination", "", "directory, or s3://bucket/prefix, where proxied artifacts are stored (env POSML_ARTIFACTS_DESTINATION; default <data-dir>/artifacts; S3 settings from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, MLFLOW_S3_ENDPOINT_URL)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env POSML_LOG_LEVEL)")
 	f.Bool("require-auth", false, "require a login or token for the APIs and the UI even on a loopback address (env POSML_REQUIRE_AUTH=1; on by default for any other address)")
+	f.Bool("trust-proxy", false, "posml is behind a TLS-terminating proxy: X-Forwarded-Proto: https marks the session and CSRF cookies Secure (env POSML_TRUST_PROXY=1)")
 	f.Bool("no-auth", false, "serve without authentication even on a non-loopback address: anyone who reaches the port may read and change everything")
 	addNativeFlags(c)
 	addEngineFlags(c)
@@ -244,6 +252,11 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		native = restapi.RequireUser(native, users, log)
 		uiOpt.Users = users
 	}
+	ui := web.Handler(web.Deps{Store: store, Artifacts: art, Pipelines: store,
+		Projects: nat.Projects, Runs: eng.pool, Marts: marts}, uiOpt)
+	if cfg.TrustProxy {
+		ui = web.TrustForwardedProto(ui)
+	}
 	srv := server.New(server.Config{
 		Addr:     cfg.Addr,
 		Version:  version,
@@ -254,8 +267,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 			RequireAuth: users != nil, Users: usersOrNil(users)}),
 		Native: native,
 		// The UI's buttons call the services the REST API uses.
-		UI: web.Handler(web.Deps{Store: store, Artifacts: art, Pipelines: store,
-			Projects: nat.Projects, Runs: eng.pool, Marts: marts}, uiOpt),
+		UI: ui,
 		Log:    log,
 		Ready:  func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
 		Gauges: func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },

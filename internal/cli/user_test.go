@@ -372,3 +372,29 @@ func TestServerRequiresAuth(t *testing.T) {
 		t.Errorf("/health: %d", st)
 	}
 }
+
+// TestServerTrustProxy: behind a TLS proxy (--trust-proxy) the cookies of a
+// request forwarded as https are Secure; others are not.
+func TestServerTrustProxy(t *testing.T) {
+	base := e2eServer(t, "--data-dir", t.TempDir(), "--require-auth", "--no-scheduler", "--trust-proxy")
+	for proto, want := range map[string]bool{"https": true, "": false} {
+		req, _ := http.NewRequest("GET", base+"/login", nil)
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookies := resp.Cookies()
+		if len(cookies) == 0 {
+			t.Fatalf("GET /login (X-Forwarded-Proto %q) set no cookie", proto)
+		}
+		for _, c := range cookies {
+			if c.Secure != want {
+				t.Errorf("X-Forwarded-Proto %q: cookie %s Secure %v; want %v", proto, c.Name, c.Secure, want)
+			}
+		}
+	}
+}

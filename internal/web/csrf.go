@@ -57,7 +57,7 @@ func (c csrf) token(w http.ResponseWriter, r *http.Request) string {
 	rand.Read(b) //nolint:errcheck // crypto/rand never fails
 	session := hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: session, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: secure(r)})
 	return c.sign(session)
 }
 

@@ -180,7 +180,7 @@ func (h *handler) renderLogin(w http.ResponseWriter, status int, d loginData) {
 
 func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
+		SameSite: http.SameSiteLaxMode, Secure: secure(r)}
 }
 
 // safeNext is where to go after the login: a path of this site, else /.
