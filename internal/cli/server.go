@@ -267,7 +267,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 			RequireAuth: users != nil, Users: usersOrNil(users)}),
 		Native: native,
 		// The UI's buttons call the services the REST API uses.
-		UI: ui,
+		UI:     ui,
 		Log:    log,
 		Ready:  func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
 		Gauges: func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },
