@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -571,6 +572,15 @@ func e2eGitHead(t *testing.T, dir string) string {
 // server's log is shown if the test failed.
 func e2eServer(t *testing.T, args ...string) string {
 	t.Helper()
+	base, stop := e2eServerStop(t, args...)
+	t.Cleanup(stop)
+	return base
+}
+
+// e2eServerStop is e2eServer whose caller stops the server (stop waits
+// for it to end).
+func e2eServerStop(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
 	addr := freeAddr(t)
 	base := "http://" + addr
 	ctx, cancel := context.WithCancel(context.Background())
@@ -579,28 +589,32 @@ func e2eServer(t *testing.T, args ...string) string {
 	go func() {
 		done <- Run(ctx, append([]string{"server", "--addr", addr}, args...), strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("server did not stop within 30 s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("server did not stop within 30 s")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", stderr.String())
-		}
-	})
+			if t.Failed() {
+				t.Logf("server log:\n%s", stderr.String())
+			}
+		})
+	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if resp, err := http.Get(base + "/health"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return base, stop
 			}
 		}
 		if time.Now().After(deadline) {
+			stop()
 			t.Fatalf("link server: posml server did not answer %s/health within 15 s", base)
 		}
 	}

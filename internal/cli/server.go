@@ -28,6 +28,7 @@ import (
 	"github.com/posml/posml/internal/restapi"
 	"github.com/posml/posml/internal/runner"
 	"github.com/posml/posml/internal/scheduler"
+	"github.com/posml/posml/internal/sealed"
 	"github.com/posml/posml/internal/server"
 	"github.com/posml/posml/internal/sqlstore"
 	"github.com/posml/posml/internal/web"
@@ -49,6 +50,10 @@ type serverConfig struct {
 	// NoAuth: --no-auth turned authentication off on a non-loopback
 	// address.
 	NoAuth bool
+	// SecretKeyFile holds the key that encrypts stored credentials ("":
+	// <data-dir>/secret.key, made on first start, with SQLite; none with
+	// PostgreSQL, whose replicas must share one key).
+	SecretKeyFile string
 	// TrustProxy: a TLS-terminating proxy in front sets X-Forwarded-Proto,
 	// which then decides the cookies' Secure flag.
 	TrustProxy bool
@@ -152,6 +157,10 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 				return err
 			}
 			cfg.NoAuth = noAuth && !isLoopback(cfg.Addr)
+			cfg.SecretKeyFile, _ = cmd.Flags().GetString("secret-key-file")
+			if cfg.SecretKeyFile == "" {
+				cfg.SecretKeyFile = e.getenv("POSML_SECRET_KEY_FILE")
+			}
 			cfg.TrustProxy, _ = cmd.Flags().GetBool("trust-proxy")
 			if !cmd.Flags().Changed("trust-proxy") {
 				cfg.TrustProxy = isTrue(e.getenv("POSML_TRUST_PROXY"))
@@ -166,6 +175,7 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&artifacts, "artifacts-destination", "", "directory, or s3://bucket/prefix, where proxied artifacts are stored (env POSML_ARTIFACTS_DESTINATION; default <data-dir>/artifacts; S3 settings from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, MLFLOW_S3_ENDPOINT_URL)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (env POSML_LOG_LEVEL)")
 	f.Bool("require-auth", false, "require a login or token for the APIs and the UI even on a loopback address (env POSML_REQUIRE_AUTH=1; on by default for any other address)")
+	f.String("secret-key-file", "", "key that encrypts the stored credentials (32 random bytes, or their base64 or hex: openssl rand -base64 32); the same file on every replica (env POSML_SECRET_KEY_FILE; default with SQLite: <data-dir>/secret.key, made on first start; with PostgreSQL: none, credentials in plain text)")
 	f.Bool("trust-proxy", false, "posml is behind a TLS-terminating proxy: X-Forwarded-Proto: https marks the session and CSRF cookies Secure (env POSML_TRUST_PROXY=1)")
 	f.Bool("no-auth", false, "serve without authentication even on a non-loopback address: anyone who reaches the port may read and change everything")
 	addNativeFlags(c)
@@ -177,13 +187,25 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 // runServer opens the stores and serves until ctx ends.
 func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	store, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DB})
+	box, err := secretBox(cfg)
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		log.Warn("stored credentials (git tokens, SSH keys, source DSNs) are kept in plain text in the database: give --secret-key-file, the same file on every replica")
+	}
+	store, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DB, Secrets: box})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer func() { err = errors.Join(err, store.Close()) }()
 	if err := store.CheckSchema(ctx); err != nil {
 		return fmt.Errorf("open database: %w", err)
+	}
+	if n, err := store.SealSecrets(ctx); err != nil {
+		return fmt.Errorf("encrypt stored credentials: %w", err)
+	} else if n > 0 {
+		log.Info("encrypted credentials stored in plain text before", "count", n)
 	}
 	art, closeArt, err := openArtifacts(ctx, e, cfg.ArtifactsDir)
 	if err != nil {
@@ -586,4 +608,23 @@ func openArtifacts(ctx context.Context, e *env, dest string) (artifact.Store, fu
 		return nil, nil, err
 	}
 	return s, func() error { return nil }, nil
+}
+
+// secretBox is the box that seals stored credentials: the key of
+// --secret-key-file, else, with SQLite (one server), <data-dir>/secret.key,
+// made on first start; nil with PostgreSQL and no key file (replicas must
+// share one key: posml cannot make it for them).
+func secretBox(cfg serverConfig) (*sealed.Box, error) {
+	path, create := cfg.SecretKeyFile, false
+	if path == "" {
+		if strings.HasPrefix(cfg.DB, "postgres://") || strings.HasPrefix(cfg.DB, "postgresql://") {
+			return nil, nil
+		}
+		path, create = filepath.Join(cfg.DataDir, "secret.key"), true
+	}
+	key, err := sealed.LoadOrCreateKey(path, create)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--secret-key-file: %w", err)}
+	}
+	return sealed.New(key)
 }

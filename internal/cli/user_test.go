@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,6 +18,7 @@ import (
 	"github.com/posml/posml"
 	"github.com/posml/posml/internal/auth"
 	"github.com/posml/posml/internal/lineage"
+	"github.com/posml/posml/internal/sealed"
 	"github.com/posml/posml/internal/sqlstore"
 )
 
@@ -247,7 +249,7 @@ func TestServerRequiresAuth(t *testing.T) {
 		{"POST", "/api/posml/projects", `{"repo": "/nowhere"}`, "add a project"},
 		{"PATCH", "/api/posml/projects/x", `{"branch": "dev"}`, "change a project's repository, branch or credentials"},
 		{"DELETE", "/api/posml/projects/x", "", "remove a project"},
-		{"POST", "/api/posml/sources", `{"name": "s", "kind": "postgres", "url": "postgres://x"}`, "add a mart source"},
+		{"POST", "/api/posml/sources", `{"name": "s", "kind": "postgres", "dsn": "postgres://x"}`, "add a mart source"},
 		{"DELETE", "/api/posml/marts/m9", "", "remove a mart"},
 	} {
 		st, body, _ := do(http.DefaultClient, tc.method, tc.path, tc.body, "Authorization", "Bearer "+bobTok2, "Content-Type", "application/json")
@@ -396,5 +398,48 @@ func TestServerTrustProxy(t *testing.T) {
 				t.Errorf("X-Forwarded-Proto %q: cookie %s Secure %v; want %v", proto, c.Name, c.Secure, want)
 			}
 		}
+	}
+}
+
+// TestServerSealsCredentials: with SQLite the server makes its key file
+// (0600) on first start and stores secrets sealed; they still work (a
+// source's DSN reads back through the API), and a restart with the same
+// data directory reads them.
+func TestServerSealsCredentials(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	srcDB := filepath.Join(dir, "src.db")
+	st, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: srcDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for round := 0; round < 2; round++ {
+		func() {
+			base, stop := e2eServerStop(t, "--data-dir", data, "--no-scheduler")
+			defer stop()
+			if round == 0 {
+				out, errOut, code := run(t, "source", "add", "warehouse", "--kind", "sqlite", "--dsn", srcDB, "--url", base)
+				if code != 0 {
+					t.Fatalf("source add: exit %d\n%s%s", code, out, errOut)
+				}
+			}
+			out, errOut, code := run(t, "source", "list", "--url", base)
+			if code != 0 || !strings.Contains(out, "warehouse") {
+				t.Fatalf("round %d: source list: exit %d\n%s%s", round, code, out, errOut)
+			}
+		}()
+	}
+	fi, err := os.Stat(filepath.Join(data, "secret.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v; want mode 0600", fi, err)
+	}
+	st, err = sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(data, "posml.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.MartSource(context.Background(), "warehouse"); !errors.Is(err, sealed.ErrNoKey) {
+		t.Errorf("the source's DSN read without the key: %v; want sealed.ErrNoKey (it is stored sealed)", err)
 	}
 }

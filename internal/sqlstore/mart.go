@@ -36,9 +36,13 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // CreateMartSource stores a new source; an existing name is posml.KindExists.
 func (s *Store) CreateMartSource(ctx context.Context, src datamart.Source) error {
-	err := s.inTx(ctx, func(t *tx) error {
+	dsn, err := s.seal("mart_sources.dsn", src.DSN)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(t *tx) error {
 		_, err := t.exec(`INSERT INTO mart_sources (name, kind, dsn, created_at) VALUES (?, ?, ?, ?)`,
-			src.Name, string(src.Kind), src.DSN, src.CreatedAt.UnixMilli())
+			src.Name, string(src.Kind), dsn, src.CreatedAt.UnixMilli())
 		return err
 	})
 	if isUniqueViolation(err) {
@@ -56,8 +60,14 @@ func (s *Store) MartSource(ctx context.Context, name string) (datamart.Source, e
 	if errors.Is(err, sql.ErrNoRows) {
 		return src, posml.Errorf(posml.KindNotFound, "no source "+name)
 	}
+	if err != nil {
+		return src, internal("mart source", err)
+	}
 	src.Kind, src.CreatedAt = datamart.Kind(kind), fromMillis(at)
-	return src, internal("mart source", err)
+	if src.DSN, err = s.open("mart_sources.dsn", src.DSN); err != nil {
+		return datamart.Source{}, err
+	}
+	return src, nil
 }
 
 // MartSources lists the sources by name, with their DSNs.
@@ -68,6 +78,10 @@ func (s *Store) MartSources(ctx context.Context) ([]datamart.Source, error) {
 		var kind string
 		var at int64
 		if err := rows.Scan(&src.Name, &kind, &src.DSN, &at); err != nil {
+			return err
+		}
+		var err error
+		if src.DSN, err = s.open("mart_sources.dsn", src.DSN); err != nil {
 			return err
 		}
 		src.Kind, src.CreatedAt = datamart.Kind(kind), fromMillis(at)

@@ -89,13 +89,17 @@ func (s *Store) CreateProject(ctx context.Context, p pipeline.Project, cred pipe
 	}
 	notify, _ := json.Marshal(orEmpty(p.NotifyURLs))
 	now := s.now().UTC().Truncate(time.Millisecond)
+	tok, key, hook, err := s.sealCredentials(cred)
+	if err != nil {
+		return p, err
+	}
 	var id int64
-	err := s.inTx(ctx, func(t *tx) error {
+	err = s.inTx(ctx, func(t *tx) error {
 		return t.queryRow(`INSERT INTO projects (name, repo_url, branch, paused, notify_urls, created_at, updated_at,
 			cred_username, cred_token, cred_ssh_key, cred_webhook_secret)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			p.Name, p.RepoURL, p.Branch, boolInt(p.Paused), string(notify), now.UnixMilli(), now.UnixMilli(),
-			cred.Username, cred.Token, string(cred.SSHKey), cred.WebhookSecret).Scan(&id)
+			cred.Username, tok, key, hook).Scan(&id)
 	})
 	if isUniqueViolation(err) {
 		return p, &posml.Error{Kind: posml.KindExists, Msg: "project " + p.Name + " already exists"}
@@ -184,11 +188,27 @@ func oneAffected(res sql.Result, err error, notFound error) error {
 
 // SetProjectCredentials replaces a project's credentials.
 func (s *Store) SetProjectCredentials(ctx context.Context, id pipeline.ProjectID, cred pipeline.Credentials) error {
+	tok, key, hook, err := s.sealCredentials(cred)
+	if err != nil {
+		return err
+	}
 	return internal("set project credentials", s.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(`UPDATE projects SET cred_username = ?, cred_token = ?, cred_ssh_key = ?, cred_webhook_secret = ?, updated_at = ? WHERE id = ?`,
-			cred.Username, cred.Token, string(cred.SSHKey), cred.WebhookSecret, s.nowMillis(), id)
+			cred.Username, tok, key, hook, s.nowMillis(), id)
 		return oneAffected(res, err, projectNotFound(id.String()))
 	}))
+}
+
+// sealCredentials returns the stored form of a project's secrets.
+func (s *Store) sealCredentials(cred pipeline.Credentials) (tok, key, hook string, err error) {
+	if tok, err = s.seal("projects.cred_token", cred.Token); err != nil {
+		return
+	}
+	if key, err = s.seal("projects.cred_ssh_key", string(cred.SSHKey)); err != nil {
+		return
+	}
+	hook, err = s.seal("projects.cred_webhook_secret", cred.WebhookSecret)
+	return
 }
 
 // ProjectCredentials returns a project's credentials. Only the git client
@@ -201,10 +221,22 @@ func (s *Store) ProjectCredentials(ctx context.Context, id pipeline.ProjectID) (
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, projectNotFound(id.String())
 	}
+	if err != nil {
+		return c, internal("get project credentials", err)
+	}
+	if c.Token, err = s.open("projects.cred_token", c.Token); err != nil {
+		return pipeline.Credentials{}, err
+	}
+	if key, err = s.open("projects.cred_ssh_key", key); err != nil {
+		return pipeline.Credentials{}, err
+	}
+	if c.WebhookSecret, err = s.open("projects.cred_webhook_secret", c.WebhookSecret); err != nil {
+		return pipeline.Credentials{}, err
+	}
 	if key != "" {
 		c.SSHKey = []byte(key)
 	}
-	return c, internal("get project credentials", err)
+	return c, nil
 }
 
 // SetProjectSynced records the outcome of a sync: the branch head seen (""

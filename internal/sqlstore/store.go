@@ -21,6 +21,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/posml/posml"
+	"github.com/posml/posml/internal/sealed"
 	"github.com/posml/posml/internal/tracking"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	ArtifactRoot string
 	// ReadConns is the size of the SQLite read pool (default 4).
 	ReadConns int
+	// Secrets, when set, encrypts the stored secrets (project credentials,
+	// mart source DSNs); nil stores new ones in plain text and refuses to
+	// read encrypted ones (see package sealed).
+	Secrets *sealed.Box
 }
 
 // Store is the tracking store. It is safe for concurrent use.
@@ -48,6 +53,7 @@ type Store struct {
 	d    dialect
 	root string
 	now  func() time.Time
+	box  *sealed.Box // of Config.Secrets
 
 	// wmu serializes write transactions on SQLite (one writer).
 	wmu sync.Mutex
@@ -120,7 +126,7 @@ func (d dialect) rebind(q string) string {
 // Open opens (creating if needed) the database at cfg.URL, applies pending
 // migrations and makes sure the default experiment exists.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{root: cfg.ArtifactRoot, now: time.Now, stmts: map[string]*sql.Stmt{}}
+	s := &Store{root: cfg.ArtifactRoot, now: time.Now, box: cfg.Secrets, stmts: map[string]*sql.Stmt{}}
 	if s.root == "" {
 		s.root = DefaultArtifactRoot
 	}
