@@ -114,3 +114,44 @@ func DescribeRef(ref string) string {
 	}
 	return backend + " job " + rest
 }
+
+// Attacher is a RemoteBackend that can take an attempt back after posml
+// restarted: its job kept running in the cluster, and the new server
+// supervises it again instead of stopping and retrying it.
+type Attacher interface {
+	// Attach returns a Handle of the attempt ref names, whose job must
+	// still exist. The Handle behaves as Start's does (Wait, Cancel,
+	// Follow, Ref; PID 0). Attach appends to s.LogPath, starting with a
+	// line "posml: reattached to <what> after a restart of posml", then
+	// the job's output from about where the previous server stopped
+	// copying it (a few lines may repeat or be missing), and the footer.
+	// Only s.AttemptID, s.LogPath, s.Timeout (the time the attempt has
+	// left; 0: none) and s.KillGrace are used. An error means the attempt
+	// cannot be taken back (the job is gone); the caller then fails it.
+	Attach(ctx context.Context, ref string, s Spec) (Handle, error)
+}
+
+// Detacher is a Handle whose attempt can outlive posml: Detach stops
+// supervising it without touching its job, which runs on; Wait then
+// returns a Result of state Detached. A later server takes the attempt
+// back with Attacher.Attach. Detach after the end does nothing.
+type Detacher interface {
+	Detach()
+}
+
+// Detached is the State of an attempt whose Handle was detached (see
+// Detacher): it has not ended; its job runs on without posml.
+const Detached State = "detached"
+
+// Attach takes back the attempt ref names on the backend that made it.
+func (r *Router) Attach(ctx context.Context, ref string, s Spec) (Handle, error) {
+	b, ok := r.remote(ref)
+	if !ok {
+		return nil, fmt.Errorf("executor: %q is not an attempt of a remote backend configured here", ref)
+	}
+	a, ok := b.(Attacher)
+	if !ok {
+		return nil, fmt.Errorf("executor: the %s backend cannot take attempts back", strings.SplitN(ref, ":", 2)[0])
+	}
+	return a.Attach(ctx, ref, s)
+}
