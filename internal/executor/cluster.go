@@ -155,3 +155,14 @@ func (r *Router) Attach(ctx context.Context, ref string, s Spec) (Handle, error)
 	}
 	return a.Attach(ctx, ref, s)
 }
+
+// Attachable reports whether the backend that made ref can take its
+// attempt back (Attach).
+func (r *Router) Attachable(ref string) bool {
+	b, ok := r.remote(ref)
+	if !ok {
+		return false
+	}
+	_, ok = b.(Attacher)
+	return ok
+}

@@ -155,6 +155,9 @@ func (p *Pool) renewLeases(ctx context.Context, now time.Time) error {
 // a replica that lost its lease (foreign true: a local process is on that
 // replica's machine, which stops it; a job on a cluster is stopped here).
 func (p *Pool) recoverAttempt(ctx context.Context, a pipeline.Attempt, foreign bool) error {
+	if p.adoptable(a) {
+		return p.adopt(ctx, a)
+	}
 	what := "its process is gone"
 	cause := "server restarted"
 	if foreign {

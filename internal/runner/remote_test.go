@@ -78,8 +78,13 @@ func TestRemoteAttempt(t *testing.T) {
 	}
 }
 
+// noAttach hides a backend's Attach: a backend that cannot take attempts
+// back.
+type noAttach struct{ executor.RemoteBackend }
+
 // TestRecoverRemote: after a restart, an attempt whose Slurm job still
-// runs is stopped (scancel) and the run retried.
+// runs, on a backend that cannot take it back, is stopped (scancel) and
+// the run retried.
 func TestRecoverRemote(t *testing.T) {
 	b := slurmBackend(t)
 	e := newEnv(t)
@@ -115,7 +120,7 @@ func TestRecoverRemote(t *testing.T) {
 	if err := e.store.SetAttemptProcess(ctx, r.ID, a.N, 0, h.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	pool := e.pool(Deps{Backend: &executor.Router{Local: &executor.Local{}, Remote: map[string]executor.RemoteBackend{"slurm": b}}}, func(c *Config) {
+	pool := e.pool(Deps{Backend: &executor.Router{Local: &executor.Local{}, Remote: map[string]executor.RemoteBackend{"slurm": noAttach{b}}}}, func(c *Config) {
 		c.Executor = pipeline.ExecutorPolicy{Allowed: []string{"local", "slurm"}}
 	})
 	start(t, pool)
@@ -132,5 +137,68 @@ func TestRecoverRemote(t *testing.T) {
 	}
 	if alive, err := b.Alive(h.Ref()); alive || err != nil {
 		t.Errorf("leftover job %s alive %v, err %v", h.Ref(), alive, err)
+	}
+}
+
+// TestAdoptRemote: a server that stops while a train attempt runs on Slurm
+// leaves the job running (the attempt stays running in the database); the
+// next server takes it back, and the run ends with that one attempt, its
+// log telling both sides of the restart and the script's last line.
+func TestAdoptRemote(t *testing.T) {
+	b := slurmBackend(t)
+	if _, ok := executor.RemoteBackend(b).(executor.Attacher); !ok {
+		t.Skip("the slurm backend cannot take attempts back yet")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.project("adopt", map[string]string{
+		"src/config.yaml": configYAML("adopt", "retries: 0\nexecutor:\n  backend: slurm\n"),
+		"src/train.py":    trainHeader + "print('before', flush=True)\ntime.sleep(4)\nprint('after the restart')\n",
+	})
+	router := &executor.Router{Local: &executor.Local{}, Remote: map[string]executor.RemoteBackend{"slurm": b}}
+	policy := func(c *Config) { c.Executor = pipeline.ExecutorPolicy{Allowed: []string{"local", "slurm"}} }
+	first := e.pool(Deps{Backend: router}, policy)
+	rctx, stopFirst := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- first.Run(rctx) }()
+	r, err := e.store.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Wake()
+	var ref string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if atts := e.attempts(r.ID); len(atts) == 1 && strings.HasPrefix(atts[0].Handle, "slurm:") {
+			if log, _ := os.ReadFile(atts[0].LogPath); strings.Contains(string(log), "before") {
+				ref = atts[0].Handle
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the attempt did not start on slurm within 30 s")
+		}
+	}
+	stopFirst()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.store.PipelineRun(ctx, r.ID); got.State != pipeline.Running {
+		t.Fatalf("after the first server stopped the run is %s; want still running", got.State)
+	}
+	if alive, err := b.Alive(ref); !alive || err != nil {
+		t.Fatalf("job %s alive %v, %v after the server stopped; want it running on", ref, alive, err)
+	}
+	second := e.pool(Deps{Backend: router}, policy)
+	start(t, second)
+	got := e.wait(r.ID, 60*time.Second)
+	atts := e.attempts(r.ID)
+	log := readLog(t, atts[0])
+	if got.State != pipeline.Succeeded || len(atts) != 1 || atts[0].Handle != ref {
+		t.Fatalf("run %s (%s), attempts %+v; want succeeded with the one attempt %s\n%s", got.State, got.Reason, atts, ref, log)
+	}
+	for _, want := range []string{"before", "detached from slurm job", "reattached to slurm job", "after the restart", "posml: exit 0"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
 	}
 }

@@ -345,6 +345,14 @@ func (p *Pool) dispatch(ctx context.Context) error {
 
 // start runs attempt a of run in a goroutine that Run waits for.
 func (p *Pool) start(ctx context.Context, run pipeline.Run, a pipeline.Attempt, slot bool) {
+	p.launch(ctx, run, a, slot, func(actx context.Context) { p.attempt(actx, run, a) })
+}
+
+// launch runs do, the life of attempt a of run, in a goroutine that Run
+// waits for: registered as active (cancelable, its lease renewed), its log
+// shipped to Deps.Logs, and slot (a process slot it holds) freed at the
+// end.
+func (p *Pool) launch(ctx context.Context, run pipeline.Run, a pipeline.Attempt, slot bool, do func(actx context.Context)) {
 	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	p.mu.Lock()
 	p.active[run.ID] = &active{n: a.N, kind: run.Pipeline, cancel: cancel}
@@ -360,7 +368,7 @@ func (p *Pool) start(ctx context.Context, run pipeline.Run, a pipeline.Attempt, 
 			}()
 			defer func() { close(stop); <-shipped }() // before p.wg.Done
 		}
-		p.attempt(actx, run, a)
+		do(actx)
 		cancel(nil)
 		p.mu.Lock()
 		delete(p.active, run.ID)
@@ -389,6 +397,9 @@ type outcome struct {
 	err      string // the attempt's error
 	reason   string // the run's reason when it ends with this attempt
 	final    bool   // no retry whatever the attempts left
+	// detached: the attempt's cluster job runs on without this server,
+	// which stopped; the next server takes it back (Pool.adopt).
+	detached bool
 }
 
 // attempt executes one attempt and records its end.
@@ -414,6 +425,10 @@ func (p *Pool) finish(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings
 	var notBefore time.Time
 	if reason == "" {
 		reason = o.err
+	}
+	if o.detached {
+		p.log.Info("attempt left running in its cluster for the next server", "run_id", run.ID, "attempt", a.N, "job", a.Handle)
+		return // still running in the database: Recover takes it back
 	}
 	if o.err == errLeaseLost.Error() {
 		// Another replica took the attempt over (this one failed to

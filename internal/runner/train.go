@@ -244,22 +244,96 @@ func (p *Pool) exec(ctx context.Context, run pipeline.Run, a pipeline.Attempt, s
 		now := p.cfg.Now()
 		return executor.Result{State: executor.Failed, ExitCode: -1, Started: now, Ended: now, Err: err}
 	}
-	p.setHandle(run.ID, h)
-	defer p.setHandle(run.ID, nil)
 	if ref := h.Ref(); ref != "" { // a remote attempt has a Ref but no pid
 		if err := p.d.Store.SetAttemptProcess(context.WithoutCancel(ctx), run.ID, a.N, h.PID(), ref); err != nil {
 			p.log.Error("runner: record process", "run_id", run.ID, "err", err)
 		}
 	}
-	stop := context.AfterFunc(ctx, func() { h.Cancel(context.Cause(ctx).Error()) })
+	return p.supervise(ctx, run, h)
+}
+
+// supervise waits for the end of an attempt's process: cancelable through
+// the pool while it runs; when ctx ends it is canceled, except that a
+// cluster job (an executor.Detacher) is only let go when the server stops
+// or lost its lease, to be taken back by the next server or the replica
+// that took the lease over (see adopt).
+func (p *Pool) supervise(ctx context.Context, run pipeline.Run, h executor.Handle) executor.Result {
+	p.setHandle(run.ID, h)
+	defer p.setHandle(run.ID, nil)
+	stop := context.AfterFunc(ctx, func() {
+		cause := context.Cause(ctx)
+		if d, ok := h.(executor.Detacher); ok && (errors.Is(cause, errServerStopped) || errors.Is(cause, errLeaseLost)) {
+			d.Detach()
+			return
+		}
+		h.Cancel(context.Cause(ctx).Error())
+	})
 	defer stop()
 	return h.Wait()
+}
+
+// attacher is a backend that takes cluster attempts back after a restart
+// (*executor.Router).
+type attacher interface {
+	Attachable(ref string) bool
+	Attach(ctx context.Context, ref string, s executor.Spec) (executor.Handle, error)
+}
+
+// adoptable reports whether attempt a, found running at start, is a
+// cluster job this pool can take back instead of stopping it.
+func (p *Pool) adoptable(a pipeline.Attempt) bool {
+	if a.Handle == "" || strings.HasPrefix(a.Handle, "local:") {
+		return false
+	}
+	if at, ok := p.d.Backend.(attacher); !ok || !at.Attachable(a.Handle) {
+		return false
+	}
+	alive, err := p.d.Backend.Alive(a.Handle)
+	return err == nil && alive
+}
+
+// adopt takes back train attempt a, whose cluster job outlived the server
+// that started it, and supervises it to its end as if this pool had
+// started it: the time it has left of train_timeout, cancels, its end
+// recorded, promotion.
+func (p *Pool) adopt(ctx context.Context, a pipeline.Attempt) error {
+	run, err := p.d.Store.PipelineRun(ctx, a.RunID)
+	if err != nil {
+		return err
+	}
+	p.log.Info("taking back a running attempt", "run_id", run.ID, "attempt", a.N, "job", a.Handle)
+	p.launch(ctx, run, a, false, func(actx context.Context) {
+		st, err := p.settingsOf(actx, run)
+		if err != nil {
+			p.finish(run, a, st, outcome{state: pipeline.Failed, exitCode: -1, err: "settings: " + err.Error()})
+			return
+		}
+		spec := executor.Spec{AttemptID: run.ID.String() + "/" + fmt.Sprint(a.N), LogPath: a.LogPath, KillGrace: p.cfg.KillGrace}
+		if st.TrainTimeout > 0 {
+			spec.Timeout = max(st.TrainTimeout-p.cfg.Now().Sub(a.StartedAt), time.Second)
+		}
+		h, err := p.d.Backend.(attacher).Attach(actx, a.Handle, spec)
+		if err != nil {
+			what := "the attempt's job could not be taken back (" + err.Error() + ")"
+			if serr := p.d.Backend.Stop(actx, a.Handle, p.cfg.KillGrace); serr != nil {
+				what += "; stopping it failed too: " + serr.Error()
+			}
+			p.note(a.LogPath, "server restarted; "+what)
+			p.finish(run, a, st, outcome{state: pipeline.Failed, exitCode: -1, err: "server restarted"})
+			return
+		}
+		res := p.supervise(actx, run, h)
+		p.finish(run, a, st, p.outcomeOf(actx, res, st.TrainTimeout))
+	})
+	return nil
 }
 
 // outcomeOf maps a process's result onto an attempt's outcome.
 func (p *Pool) outcomeOf(ctx context.Context, res executor.Result, timeout time.Duration) outcome {
 	o := outcome{exitCode: res.ExitCode}
 	switch res.State {
+	case executor.Detached:
+		o.state, o.detached = pipeline.Running, true
 	case executor.Succeeded:
 		o.state = pipeline.Succeeded
 	case executor.TimedOut:
