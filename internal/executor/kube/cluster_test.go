@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/posml/posml"
 	"github.com/posml/posml/internal/executor"
 )
 
@@ -208,6 +210,56 @@ func TestClusterStopAlive(t *testing.T) {
 	if res.State == executor.Failed && !strings.Contains(res.Err.Error(), "was deleted") {
 		t.Errorf("result %s, %v", res.State, res.Err)
 	}
+}
+
+// TestClusterDetachAttach detaches from an attempt at once, as a server
+// that shuts down would, and takes it back with a new Backend, as the next
+// server would. kwok ends the pod within seconds, so the Job may have
+// completed by then: Attach must report it either way.
+func TestClusterDetachAttach(t *testing.T) {
+	t.Parallel()
+	b, cs, ns := realCluster(t, Config{})
+	s := clusterSpec(t, ns)
+	h, err := b.Start(context.Background(), s)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	h.(executor.Detacher).Detach()
+	if res := waitWithin(t, h, 10*time.Second); res.State != executor.Detached {
+		t.Fatalf("result %s, %v; want detached", res.State, res.Err)
+	}
+	ref := h.Ref()
+	_, name, _ := ParseRef(ref)
+	if _, err := cs.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("job after Detach: %v", err)
+	}
+
+	b2, err := New(b.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, err := b2.Attach(context.Background(), ref, executor.Spec{AttemptID: s.AttemptID, LogPath: s.LogPath, Timeout: time.Hour})
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	res := waitWithin(t, h2, 90*time.Second)
+	log := readLog(t, s.LogPath)
+	if res.State != executor.Succeeded || res.ExitCode != 0 || res.Err != nil {
+		t.Errorf("result %s, exit %d, %v; want succeeded, exit 0\n%s", res.State, res.ExitCode, res.Err, log)
+	}
+	for _, want := range []string{
+		"posml: detached from job " + ns + "/" + name + ": it runs on",
+		"posml: reattached to job " + ns + "/" + name + " after a restart of posml\n",
+		"posml: exit 0 after ",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log has no %q:\n%s", want, log)
+		}
+	}
+	if _, err := b2.Attach(context.Background(), Ref(ns, "posml-gone-1-abcde"), executor.Spec{LogPath: s.LogPath}); !errors.Is(err, posml.ErrNotFound) {
+		t.Errorf("Attach(missing job) = %v; want not found", err)
+	}
+	t.Logf("log:\n%s", log)
 }
 
 // BenchmarkSubmitToRunning measures the time from Start to the pod's

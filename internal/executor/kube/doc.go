@@ -113,8 +113,34 @@
 // Config.TTLAfterFinished (1h) and are then deleted by the cluster. After
 // a restart of posml, Alive tells from a Ref whether its Job still exists
 // unfinished, and Stop deletes the Job (in the foreground) and its pods
-// with the given grace period; a Job already gone is no error. A restarted
-// posml does not follow an attempt it started before.
+// with the given grace period; a Job already gone is no error.
+//
+// # Restarts: detach and attach
+//
+// An attempt can outlive the posml server that started it. The Handle is
+// an executor.Detacher: Detach stops following the attempt (its watches,
+// polls and log stream) without deleting its Job or Secret, writes
+// "posml: detached from job <ns>/<name>: it runs on; the next posml
+// server takes it back", closes the log, and Wait returns a Result of
+// state executor.Detached, exit code -1. Detach after the end does
+// nothing; of a Detach and a Cancel, the first wins and the other does
+// nothing. An attempt whose Spec.Timeout passed is being stopped already:
+// Detach lets that finish.
+//
+// The Backend is an executor.Attacher: after a restart, Attach takes a Ref
+// and the attempt's Spec (only AttemptID, LogPath, KillGrace and Timeout,
+// the time the attempt has left, are used), reads the Job (one that is
+// gone is an error of kind posml.KindNotFound), appends "posml: reattached
+// to job <ns>/<name> after a restart of posml" to the log, and follows the
+// Job exactly as Start does, with the same results, Cancel, timeout and
+// footer. The pod's log is copied from the time the log file was last
+// written, about when the previous server stopped copying it (the API
+// server counts in whole seconds: a line may repeat). A Job that finished
+// meanwhile ends the attempt at once with its result, its duration taken
+// from the container's start and end as the cluster saw them. The Secret
+// is the Job's to delete; one Start failed to give the Job stays until
+// its namespace is cleaned. The Job's activeDeadlineSeconds still bounds
+// an attempt while no posml follows it.
 //
 // # Dependencies
 //

@@ -49,18 +49,31 @@ type handle struct {
 	name string
 	log  *executor.Log
 
-	cancelOnce sync.Once
-	cancels    chan string // the first Cancel's reason
+	// attached is set on a handle of Attach: the container may have run
+	// before posml saw it, and its log is streamed from logSince on.
+	attached bool
+	logSince time.Time
+
+	ctlOnce sync.Once
+	ctl     chan control // the first Cancel or Detach
 
 	done   chan struct{} // closed when result is final
 	result executor.Result
 }
 
+var _ executor.Detacher = (*handle)(nil)
+
+// control is a request of Cancel (with its reason) or Detach to run.
+type control struct {
+	detach bool
+	reason string
+}
+
 func newHandle(b *Backend, s executor.Spec, a *attempt, log *executor.Log) *handle {
 	return &handle{
 		b: b, spec: s, a: a, ns: a.job.Namespace, name: a.job.Name, log: log,
-		cancels: make(chan string, 1),
-		done:    make(chan struct{}),
+		ctl:  make(chan control, 1),
+		done: make(chan struct{}),
 	}
 }
 
@@ -80,6 +93,11 @@ func (h *handle) finish(res executor.Result) {
 		line += " (" + res.Err.Error() + ")"
 	}
 	h.log.Line(line)
+	h.close(res)
+}
+
+// close closes the log and publishes res.
+func (h *handle) close(res executor.Result) {
 	if err := h.log.Close(); err != nil {
 		res.Err = errors.Join(res.Err, err)
 	}
@@ -97,7 +115,23 @@ func (h *handle) Cancel(reason string) {
 	if reason == "" {
 		reason = "canceled"
 	}
-	h.cancelOnce.Do(func() { h.cancels <- reason })
+	h.ctlOnce.Do(func() { h.ctl <- control{reason: reason} })
+}
+
+// Detach stops following the attempt without touching its Job, which runs
+// on: Wait returns a Result of state executor.Detached. It returns once the
+// log is closed. After the end, or after Cancel, it does nothing; a Cancel
+// after it does nothing either. An attempt that posml is already stopping
+// (its Timeout passed) is not detached: Detach returns when it has ended.
+func (h *handle) Detach() {
+	won := false
+	h.ctlOnce.Do(func() {
+		h.ctl <- control{detach: true}
+		won = true
+	})
+	if won {
+		<-h.done
+	}
 }
 
 func (h *handle) Follow(ctx context.Context, from int64) io.ReadCloser {
@@ -111,7 +145,8 @@ func (h *handle) Ref() string { return Ref(h.ns, h.name) }
 
 // run follows the attempt to its end: it reads the Job and its pod after
 // each watch event and every PollInterval, enforces Spec.Timeout and
-// Cancel, streams the log, and finishes.
+// Cancel, streams the log, and finishes; or, on Detach, lets go of it.
+// Start and Attach both hand their handle to it.
 func (h *handle) run(started time.Time) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -132,7 +167,10 @@ func (h *handle) run(started time.Time) {
 	defer tick.Stop()
 
 	o := &observer{h: h, started: started}
-	var res executor.Result
+	var (
+		res      executor.Result
+		detached bool
+	)
 loop:
 	for {
 		r, done := o.observe(ctx)
@@ -145,8 +183,17 @@ loop:
 		case <-tick.C:
 		case <-timeout:
 			o.stop(ctx, executor.TimedOut, fmt.Errorf("%w after %s", executor.ErrTimedOut, h.spec.Timeout))
-		case reason := <-h.cancels:
-			o.stop(ctx, executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, reason))
+		case c := <-h.ctl:
+			if !c.detach {
+				o.stop(ctx, executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, c.reason))
+				break
+			}
+			if o.cause != "" { // the Job is being deleted: see the stop through
+				break
+			}
+			res = executor.Result{State: executor.Detached, ExitCode: -1, Started: o.started, Ended: time.Now()}
+			detached = true
+			break loop
 		case <-o.giveUp:
 			h.log.Line(fmt.Sprintf("posml: job %s/%s still there %s after it was deleted; not waiting any longer", h.ns, h.name, o.graceBound()))
 			res = o.stopped()
@@ -155,6 +202,12 @@ loop:
 	}
 	cancel()
 	watching.Wait()
+	if detached {
+		o.cutLogs()
+		h.log.Line(fmt.Sprintf("posml: detached from job %s/%s: it runs on; the next posml server takes it back", h.ns, h.name))
+		h.close(res)
+		return
+	}
 	o.drainLogs()
 	if h.a.ownSecret {
 		dctx, dcancel := context.WithTimeout(context.Background(), requestTimeout)
@@ -316,11 +369,18 @@ func (o *observer) track() {
 	if cs == nil {
 		return
 	}
-	if cs.State.Running != nil && !o.running {
+	if r := cs.State.Running; r != nil && !o.running {
 		o.running, o.started = true, time.Now()
+		if o.h.attached && !r.StartedAt.IsZero() { // it ran before posml saw it
+			o.started = r.StartedAt.Time
+		}
 	}
-	if cs.State.Terminated != nil && o.ended.IsZero() {
+	if t := cs.State.Terminated; t != nil && o.ended.IsZero() {
 		o.ended = time.Now()
+		if o.h.attached && !o.running && !t.StartedAt.IsZero() && !t.FinishedAt.IsZero() {
+			// It ended while no posml watched: the cluster's clock.
+			o.started, o.ended = t.StartedAt.Time, t.FinishedAt.Time
+		}
 	}
 	if (cs.State.Running != nil || cs.State.Terminated != nil) && o.logCancel == nil {
 		o.streamLogs(o.pod.Name)
@@ -335,7 +395,11 @@ func (o *observer) streamLogs(pod string) {
 	o.logCancel, o.logDone = cancel, make(chan struct{})
 	go func() { // drainLogs waits for it
 		defer close(o.logDone)
-		rc, err := h.b.client.PodLogs(ctx, h.ns, pod, &corev1.PodLogOptions{Container: mainContainer, Follow: true})
+		opts := &corev1.PodLogOptions{Container: mainContainer, Follow: true}
+		if !h.logSince.IsZero() {
+			opts.SinceTime = &metav1.Time{Time: h.logSince}
+		}
+		rc, err := h.b.client.PodLogs(ctx, h.ns, pod, opts)
 		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Line("posml: pod log unavailable: " + oneLine(err.Error()))
@@ -362,6 +426,15 @@ func (o *observer) drainLogs() {
 		<-o.logDone
 		o.h.log.Line(fmt.Sprintf("posml: pod log still streaming %s after the attempt ended; cut off", logDrain))
 	}
+}
+
+// cutLogs ends the log stream at once.
+func (o *observer) cutLogs() {
+	if o.logCancel == nil {
+		return
+	}
+	o.logCancel()
+	<-o.logDone
 }
 
 // stop makes posml end the attempt: it deletes the Job, and run waits for

@@ -172,6 +172,68 @@ func (b *Backend) Start(ctx context.Context, s executor.Spec) (executor.Handle, 
 	return h, nil
 }
 
+var _ executor.Attacher = (*Backend)(nil)
+
+// Attach takes back the attempt of the Job ref names after a restart of
+// posml (see executor.Attacher): it appends the line "posml: reattached
+// to job <ns>/<name> after a restart of posml" to s.LogPath, then follows
+// the Job as Start does, with s.Timeout as the time the attempt has left.
+// The pod's log is copied from the time the log file was last written, so
+// that what the previous server copied is not repeated (a few lines may
+// be, as the API server counts in whole seconds). A Job that has finished
+// meanwhile ends the attempt at once with its result. A Job that does not
+// exist is an error of kind posml.KindNotFound.
+func (b *Backend) Attach(ctx context.Context, ref string, s executor.Spec) (executor.Handle, error) {
+	ns, name, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case s.LogPath == "":
+		return nil, posml.Errorf(posml.KindInvalid, "kubernetes: spec has no log path")
+	case s.Timeout < 0 || s.KillGrace < 0:
+		return nil, posml.Errorf(posml.KindInvalid, "kubernetes: negative timeout or kill grace")
+	}
+	job, err := b.client.GetJob(ctx, ns, name)
+	if apierrors.IsNotFound(err) {
+		return nil, &posml.Error{Kind: posml.KindNotFound, Msg: fmt.Sprintf("kubernetes: job %s/%s is gone", ns, name)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: get job %s/%s: %w", ns, name, err)
+	}
+	now := time.Now()
+	since := now
+	if fi, err := os.Stat(s.LogPath); err == nil && fi.ModTime().Before(now) {
+		since = fi.ModTime() // about when the previous server stopped copying
+	}
+	log, err := executor.OpenLog(s.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	h := newHandle(b, s, attached(job), log)
+	h.attached, h.logSince = true, since
+	log.Line(fmt.Sprintf("posml: reattached to job %s/%s after a restart of posml", ns, name))
+	go h.run(now) // owns the attempt until h.done is closed
+	return h, nil
+}
+
+// attached is the attempt of a Job that Start made before a restart of
+// posml. Its Secret is owned by the Job: if that update failed back then,
+// the Secret stays until the namespace is cleaned.
+func attached(job *batchv1.Job) *attempt {
+	a := &attempt{job: job}
+	for _, c := range job.Spec.Template.Spec.Containers {
+		if c.Name != mainContainer {
+			continue
+		}
+		a.image = c.Image
+		if m, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+			a.memLimit = m.String()
+		}
+	}
+	return a
+}
+
 // create makes the Secret, then the Job, then makes the Job the Secret's
 // owner, so that the garbage collector deletes the Secret with the Job.
 // The pod never waits for its Secret.
