@@ -92,6 +92,32 @@
 //
 // Refs are "slurm:<job id>"; Alive asks squeue, Stop scancels. PID is 0.
 //
+// # Restarts: detach and attach
+//
+// A job does not depend on posml's process, so an attempt can outlive a
+// restart of posml. The handle is an executor.Detacher: Detach stops the
+// polling and the copying of out.log, writes
+// "posml: detached from slurm job 12: it runs on; the next posml server
+// takes it back" and closes the log; Wait returns a Result of state
+// executor.Detached. The job is not cancelled and job.sh stays. The first
+// of Cancel and Detach wins; Detach does nothing after the end, nor while
+// posml is ending the job (Cancel, the timeout, PendingTimeout).
+//
+// The Backend is an executor.Attacher: Attach(ctx, "slurm:12", spec) finds
+// the job with scontrol show job -o, or with sacct once slurmctld has
+// forgotten it (an error if neither knows it, or if its name does not
+// start with posml-). Its out.log is scontrol's StdOut; without it (sacct),
+// the one in <SharedDir>/<job name without posml-> (Start names the job
+// after its directory), else in <SharedDir>/<attempt id>. Attach appends
+// "posml: reattached to slurm job 12 after a restart of posml" to
+// Spec.LogPath and supervises the job as Start does: the same state
+// mapping, Cancel, footer and removal of job.sh at the end. out.log is
+// copied from where it ends at attach time, so output written while no
+// server ran is not in the attempt's log. Spec.Timeout is the time the
+// attempt has left, from the attach (0: none); Started is the job's
+// StartTime. A job that has ended already ends the Handle at once with
+// sacct's (or scontrol's) result.
+//
 // # Tests
 //
 // The tests of the pure parts, and of supervision against stand-in Slurm

@@ -25,10 +25,11 @@ func newFakeCluster(t *testing.T, squeue, sacct string) *fakeCluster {
 	c := &fakeCluster{t: t, dir: t.TempDir()}
 	d := c.dir
 	scripts := map[string]string{
-		"sbatch":   "echo \"$@\" > " + d + "/sbatch.args\necho 77\n",
-		"squeue":   "cat " + d + "/squeue.out\n",
-		"sacct":    "cat " + d + "/sacct.out\n",
-		"scontrol": "exit 1\n",
+		"sbatch": "echo \"$@\" > " + d + "/sbatch.args\necho 77\n",
+		"squeue": "cat " + d + "/squeue.out\n",
+		"sacct":  "cat " + d + "/sacct.out\n",
+		"scontrol": "[ -f " + d + "/scontrol.out ] && exec cat " + d + "/scontrol.out\n" +
+			"echo 'slurm_load_jobs error: Invalid job id specified' >&2\nexit 1\n",
 		"scancel": "echo \"$@\" >> " + d + "/scancel.log\n" +
 			"echo 'CANCELLED|None' > " + d + "/squeue.new && mv " + d + "/squeue.new " + d + "/squeue.out\n" +
 			"echo 'CANCELLED by 0|0:15|None' > " + d + "/sacct.out\n",

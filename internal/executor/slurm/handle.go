@@ -17,7 +17,7 @@ import (
 // tailInterval is how often the job's output file is checked for more.
 const tailInterval = 100 * time.Millisecond
 
-// handle is a submitted attempt.
+// handle is a submitted or reattached attempt.
 type handle struct {
 	b         *Backend
 	spec      executor.Spec
@@ -25,15 +25,38 @@ type handle struct {
 	python    string
 	partition string
 	dir       string // the attempt's directory in the shared one
+	out       string // the job's output file, <dir>/out.log
+	from      int64  // where copying out.log starts
 	workDir   string // the job's working directory
 	job       string // the job id; "" if never submitted
 	submitted time.Time
 
-	cancelOnce sync.Once
-	cancels    chan string // the first Cancel's reason
+	// jobStart and jobEnd are when the job started and ended as Slurm
+	// says, for a reattached job: zero when unknown or not yet.
+	jobStart, jobEnd time.Time
+	ran              bool // a reattached job had started
+
+	ctlOnce sync.Once
+	ctl     chan control // the first Cancel or Detach
 
 	done   chan struct{} // closed when result is final
 	result executor.Result
+}
+
+// control is a Cancel (with its reason) or a Detach.
+type control struct {
+	detach bool
+	reason string
+}
+
+func newHandle(b *Backend, s executor.Spec, log *executor.Log) *handle {
+	return &handle{
+		b:    b,
+		spec: s,
+		log:  log,
+		ctl:  make(chan control, 1),
+		done: make(chan struct{}),
+	}
 }
 
 // started are the states of a job whose batch script has started.
@@ -42,14 +65,15 @@ var started = map[string]bool{
 	"SIGNALING": true, "STAGE_OUT": true,
 }
 
-// supervise polls the job until it ends, enforces the timeout, cancels and
-// PendingTimeout, copies the job's output into the log, and publishes the
-// result.
+// supervise polls the job until it ends or the handle is detached,
+// enforces the timeout, cancels and PendingTimeout, copies the job's
+// output into the log, and publishes the result. Start and Attach both
+// hand the attempt to it.
 func (h *handle) supervise() {
 	ctx := context.Background()
 	stopTail := make(chan struct{})
 	tailed := make(chan struct{})
-	t := &tail{path: filepath.Join(h.dir, "out.log"), w: h.log}
+	t := &tail{path: h.out, w: h.log, off: h.from}
 	go func() { // supervise waits for it below
 		defer close(tailed)
 		t.run(stopTail)
@@ -58,6 +82,7 @@ func (h *handle) supervise() {
 	poll := time.NewTicker(h.b.cfg.PollInterval)
 	defer poll.Stop()
 	var (
+		timer     *time.Timer
 		timeout   <-chan time.Time
 		killTimer <-chan time.Time
 		cause     executor.State
@@ -65,7 +90,13 @@ func (h *handle) supervise() {
 		running   bool
 		began     time.Time
 		last      jobStatus
+		detached  bool
 	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	grace := h.spec.KillGrace
 	if grace == 0 {
 		grace = executor.DefaultKillGrace
@@ -78,48 +109,78 @@ func (h *handle) supervise() {
 		h.b.terminate(ctx, h.job, running)
 		killTimer = time.After(grace)
 	}
+	markRunning := func() {
+		running, began = true, time.Now()
+		if !h.jobStart.IsZero() {
+			began = h.jobStart
+		}
+		if h.spec.Timeout > 0 && cause == "" {
+			timer = time.NewTimer(h.spec.Timeout)
+			timeout = timer.C
+		}
+	}
+	if h.ran { // Attach saw it started
+		markRunning()
+	}
+	// check polls the job once and reports whether it has ended.
+	check := func() bool {
+		st, found, err := h.b.status(ctx, h.job)
+		if err != nil {
+			return false // slurmctld busy or away: ask again
+		}
+		if !found {
+			return true
+		}
+		last = st
+		// A job seen ended that posml did not end while pending ran
+		// between two polls.
+		if !running && (started[st.State] || terminal[st.State] && cause == "") {
+			markRunning()
+		}
+		if terminal[st.State] {
+			return true
+		}
+		if st.State == "PENDING" && h.b.cfg.PendingTimeout > 0 && isHopeless(st.Reason) &&
+			time.Since(h.submitted) > h.b.cfg.PendingTimeout {
+			terminate(executor.Failed, fmt.Errorf("slurm job %s cannot start: pending for %s (%s)",
+				h.job, h.b.cfg.PendingTimeout, st.Reason))
+		}
+		return false
+	}
+	over := check() // at once: a reattached job may have ended already
 wait:
-	for {
+	for !over {
 		select {
 		case <-poll.C:
-			st, found, err := h.b.status(ctx, h.job)
-			if err != nil {
-				continue // slurmctld busy or away: ask again
-			}
-			if !found {
-				break wait
-			}
-			last = st
-			// A job seen ended that posml did not end while pending ran
-			// between two polls.
-			if !running && (started[st.State] || terminal[st.State] && cause == "") {
-				running, began = true, time.Now()
-				if h.spec.Timeout > 0 && cause == "" {
-					tm := time.NewTimer(h.spec.Timeout)
-					defer tm.Stop()
-					timeout = tm.C
-				}
-			}
-			if terminal[st.State] {
-				break wait
-			}
-			if st.State == "PENDING" && h.b.cfg.PendingTimeout > 0 && isHopeless(st.Reason) &&
-				time.Since(h.submitted) > h.b.cfg.PendingTimeout {
-				terminate(executor.Failed, fmt.Errorf("slurm job %s cannot start: pending for %s (%s)",
-					h.job, h.b.cfg.PendingTimeout, st.Reason))
-			}
+			over = check()
 		case <-timeout:
 			terminate(executor.TimedOut, fmt.Errorf("%w after %s", executor.ErrTimedOut, h.spec.Timeout))
-		case reason := <-h.cancels:
-			terminate(executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, reason))
+		case c := <-h.ctl:
+			if !c.detach {
+				terminate(executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, c.reason))
+			} else if cause == "" { // else posml is ending the job: finish that
+				detached = true
+				break wait
+			}
 		case <-killTimer:
 			h.b.kill(ctx, h.job)
 			killTimer = time.After(grace) // again, should slurmctld have missed it
 		}
 	}
 	ended := time.Now()
-	if !running {
+	if !h.jobEnd.IsZero() { // set only when the job had ended before Attach
+		ended = h.jobEnd
+	}
+	if !running || began.After(ended) {
 		began = ended
+	}
+	if detached {
+		close(stopTail)
+		<-tailed
+		res := executor.Result{State: executor.Detached, ExitCode: -1, Started: began, Ended: ended, Err: t.err}
+		h.log.Line(fmt.Sprintf("posml: detached from slurm job %s: it runs on; the next posml server takes it back", h.job))
+		h.finish(res) // job.sh stays: the attempt has not ended
+		return
 	}
 	st := h.b.final(ctx, h.job, last)
 	close(stopTail)
@@ -137,10 +198,15 @@ wait:
 		h.log.Line("posml: " + res.Err.Error()) // the footer shows only the exit
 	}
 	h.log.Line(executor.Footer(res))
+	os.Remove(filepath.Join(h.dir, "job.sh")) // it holds the environment's secrets
+	h.finish(res)
+}
+
+// finish closes the log and publishes res.
+func (h *handle) finish(res executor.Result) {
 	if err := h.log.Close(); err != nil {
 		res.Err = errors.Join(res.Err, err)
 	}
-	os.Remove(filepath.Join(h.dir, "job.sh")) // it holds the environment's secrets
 	h.result = res
 	close(h.done)
 }
@@ -155,7 +221,16 @@ func (h *handle) Cancel(reason string) {
 	if reason == "" {
 		reason = "canceled"
 	}
-	h.cancelOnce.Do(func() { h.cancels <- reason })
+	h.ctlOnce.Do(func() { h.ctl <- control{reason: reason} })
+}
+
+// Detach stops supervising the attempt and leaves its job running (see
+// executor.Detacher): Wait then returns a Result of state
+// executor.Detached. The first of Cancel and Detach wins; Detach does
+// nothing after the end, nor while posml is ending the job (Cancel, the
+// timeout, PendingTimeout).
+func (h *handle) Detach() {
+	h.ctlOnce.Do(func() { h.ctl <- control{detach: true} })
 }
 
 func (h *handle) Follow(ctx context.Context, from int64) io.ReadCloser {

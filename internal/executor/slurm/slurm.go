@@ -47,7 +47,11 @@ type Backend struct {
 	cfg Config
 }
 
-var _ executor.RemoteBackend = (*Backend)(nil)
+var (
+	_ executor.RemoteBackend = (*Backend)(nil)
+	_ executor.Attacher      = (*Backend)(nil)
+	_ executor.Detacher      = (*handle)(nil)
+)
 
 // New returns a Backend after checking that sbatch can be found and that
 // cfg.SharedDir is a writable directory.
@@ -162,15 +166,8 @@ func (b *Backend) Start(ctx context.Context, s executor.Spec) (executor.Handle, 
 	if partition == "" {
 		partition = b.cfg.Partition
 	}
-	h := &handle{
-		b:         b,
-		spec:      s,
-		log:       log,
-		python:    python,
-		partition: partition,
-		cancels:   make(chan string, 1),
-		done:      make(chan struct{}),
-	}
+	h := newHandle(b, s, log)
+	h.python, h.partition = python, partition
 	if err := h.submit(ctx); err != nil {
 		h.fail(err)
 		return h, nil
@@ -188,7 +185,7 @@ func (h *handle) submit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.dir = dir
+	h.dir, h.out = dir, filepath.Join(dir, "out.log")
 	src, err := filepath.Abs(s.Dir)
 	if err != nil {
 		return fmt.Errorf("working directory %s: %w", s.Dir, err)

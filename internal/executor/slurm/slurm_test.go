@@ -442,3 +442,65 @@ func BenchmarkSubmitToSucceeded(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 }
+
+// TestDetachAttach detaches from a running job, as a server that shuts
+// down does, and takes it back with a new Backend, as the next server
+// does; then attaches to the job once more after its end.
+func TestDetachAttach(t *testing.T) {
+	b, shared := testBackend(t, nil)
+	s := testSpec(t, project(t, "import time\nprint('before')\ntime.sleep(3)\nprint('after')\n"))
+	h := startJob(t, b, s)
+	waitLine(t, h, "before", 30*time.Second)
+	h.(executor.Detacher).Detach()
+	r := waitFor(t, h, 10*time.Second)
+	if r.State != executor.Detached || r.ExitCode != -1 {
+		t.Fatalf("result %+v; want detached", r)
+	}
+	job, _ := ParseRef(h.Ref())
+	if out, _ := exec.Command("squeue", "-h", "-j", job, "-o", "%T").Output(); strings.TrimSpace(string(out)) != "RUNNING" {
+		t.Fatalf("squeue after Detach: %q; want the job running", out)
+	}
+
+	b2, err := New(Config{SharedDir: shared, PollInterval: 200 * time.Millisecond}) // the next server
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := executor.Spec{AttemptID: s.AttemptID, LogPath: s.LogPath, KillGrace: 2 * time.Second}
+	h2, err := b2.Attach(context.Background(), h.Ref(), s2)
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	t.Cleanup(func() { h2.Cancel("test ended"); h2.Wait() })
+	r = waitFor(t, h2, 30*time.Second)
+	body, foot := logBody(t, s)
+	if r.State != executor.Succeeded || r.ExitCode != 0 || r.Err != nil {
+		t.Fatalf("result %+v; want succeeded\n%s", r, strings.Join(body, "\n"))
+	}
+	want := []string{
+		"before",
+		"posml: detached from slurm job " + job + ": it runs on; the next posml server takes it back",
+		"posml: reattached to slurm job " + job + " after a restart of posml",
+		"after",
+	}
+	if !slices.Equal(body, want) || !strings.HasPrefix(foot, "posml: exit 0 after ") {
+		t.Errorf("log %q, footer %q", body, foot)
+	}
+	if _, err := os.Stat(filepath.Join(shared, "a1", "job.sh")); !os.IsNotExist(err) {
+		t.Errorf("job.sh left behind: %v", err)
+	}
+
+	// The job has ended: Attach ends at once with its result.
+	s3 := executor.Spec{AttemptID: s.AttemptID, LogPath: filepath.Join(t.TempDir(), "again.log")}
+	t0 := time.Now()
+	h3, err := b2.Attach(context.Background(), h.Ref(), s3)
+	if err != nil {
+		t.Fatalf("Attach of an ended job: %v", err)
+	}
+	if r := waitFor(t, h3, 30*time.Second); r.State != executor.Succeeded || time.Since(t0) > 5*time.Second {
+		t.Errorf("result %+v after %v; want succeeded at once", r, time.Since(t0))
+	}
+
+	if _, err := b2.Attach(context.Background(), "slurm:99999999", s3); err == nil {
+		t.Error("Attach of an unknown job: no error")
+	}
+}
