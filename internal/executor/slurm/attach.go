@@ -6,12 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/posml/posml"
 	"github.com/posml/posml/internal/executor"
 )
+
+// copiedFile, in an attempt's directory, holds how much of out.log the
+// server that detached from the job had copied into the attempt's log.
+const copiedFile = "copied"
 
 // Attach takes back the attempt ref names after a restart of posml (see
 // executor.Attacher): it finds the job with scontrol show job (sacct once
@@ -38,9 +43,18 @@ func (b *Backend) Attach(ctx context.Context, ref string, s executor.Spec) (exec
 			Msg: fmt.Sprintf("slurm: job %s is not a posml attempt (job name %q)", job, info.name)}
 	}
 	out := info.output(b.cfg.SharedDir, s.AttemptID)
-	var from int64 // what out.log holds now is the previous server's
+	// Resume copying out.log where the server that detached stopped (it
+	// wrote the offset); after a crash, from its end: what is there was
+	// the previous server's, or printed while none ran (it stays in
+	// out.log).
+	var from int64
 	if fi, err := os.Stat(out); err == nil {
 		from = fi.Size()
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(out), copiedFile)); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n >= 0 && n <= from {
+				from = n
+			}
+		}
 	}
 	log, err := executor.OpenLog(s.LogPath)
 	if err != nil {

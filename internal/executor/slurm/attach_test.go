@@ -84,7 +84,10 @@ func TestFakeDetachAttach(t *testing.T) {
 		t.Errorf("log after Detach:\n%s", log)
 	}
 
-	appendFile(t, out, "while away\n") // the job wrote on with no server
+	if b, err := os.ReadFile(filepath.Join(s.Dir, "a1", "copied")); err != nil || string(b) != "7" {
+		t.Errorf("copied offset %q, %v; want 7 (len \"before\\n\")", b, err)
+	}
+	appendFile(t, out, "while away\n") // the job wrote on with no server: copied from the offset
 	c.setScontrol("RUNNING", s.Dir)
 	s2 := executor.Spec{AttemptID: "a1", LogPath: s.LogPath, KillGrace: time.Second}
 	h2, err := c.newServer(t, s.Dir).Attach(context.Background(), "slurm:77", s2)
@@ -106,7 +109,7 @@ func TestFakeDetachAttach(t *testing.T) {
 		t.Errorf("Started %v; want the job's StartTime %v", r.Started, want)
 	}
 	log := readLog(t, s)
-	_, rest, ok := strings.Cut(log, detachLine+"\nposml: reattached to slurm job 77 after a restart of posml\nafter\nposml: exit 0 after ")
+	_, rest, ok := strings.Cut(log, detachLine+"\nposml: reattached to slurm job 77 after a restart of posml\nwhile away\nafter\nposml: exit 0 after ")
 	if !ok || strings.Count(rest, "\n") != 1 {
 		t.Errorf("log:\n%s", log)
 	}

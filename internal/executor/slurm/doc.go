@@ -99,7 +99,8 @@
 // polling and the copying of out.log, writes
 // "posml: detached from slurm job 12: it runs on; the next posml server
 // takes it back" and closes the log; Wait returns a Result of state
-// executor.Detached. The job is not cancelled and job.sh stays. The first
+// executor.Detached. The job is not cancelled and job.sh stays; the file
+// copied next to out.log records how much of it the log got. The first
 // of Cancel and Detach wins; Detach does nothing after the end, nor while
 // posml is ending the job (Cancel, the timeout, PendingTimeout).
 //
@@ -112,8 +113,10 @@
 // "posml: reattached to slurm job 12 after a restart of posml" to
 // Spec.LogPath and supervises the job as Start does: the same state
 // mapping, Cancel, footer and removal of job.sh at the end. out.log is
-// copied from where it ends at attach time, so output written while no
-// server ran is not in the attempt's log. Spec.Timeout is the time the
+// copied from the offset in copied, so what the job printed while no
+// server ran follows the reattach line; without that file (the previous
+// server crashed) from where out.log ends at attach time, and what was
+// printed in between stays in out.log only. Spec.Timeout is the time the
 // attempt has left, from the attach (0: none); Started is the job's
 // StartTime. A job that has ended already ends the Handle at once with
 // sacct's (or scontrol's) result.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -177,6 +178,8 @@ wait:
 	if detached {
 		close(stopTail)
 		<-tailed
+		// Where the next server resumes copying out.log (see Attach).
+		_ = os.WriteFile(filepath.Join(h.dir, copiedFile), []byte(strconv.FormatInt(t.off, 10)), 0o600)
 		res := executor.Result{State: executor.Detached, ExitCode: -1, Started: began, Ended: ended, Err: t.err}
 		h.log.Line(fmt.Sprintf("posml: detached from slurm job %s: it runs on; the next posml server takes it back", h.job))
 		h.finish(res) // job.sh stays: the attempt has not ended

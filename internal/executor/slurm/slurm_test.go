@@ -448,7 +448,7 @@ func BenchmarkSubmitToSucceeded(b *testing.B) {
 // does; then attaches to the job once more after its end.
 func TestDetachAttach(t *testing.T) {
 	b, shared := testBackend(t, nil)
-	s := testSpec(t, project(t, "import time\nprint('before')\ntime.sleep(3)\nprint('after')\n"))
+	s := testSpec(t, project(t, "import time\nprint('before')\ntime.sleep(1)\nprint('between')\ntime.sleep(2)\nprint('after')\n"))
 	h := startJob(t, b, s)
 	waitLine(t, h, "before", 30*time.Second)
 	h.(executor.Detacher).Detach()
@@ -461,6 +461,7 @@ func TestDetachAttach(t *testing.T) {
 		t.Fatalf("squeue after Detach: %q; want the job running", out)
 	}
 
+	time.Sleep(1500 * time.Millisecond) // "between" is printed while no server follows the job
 	b2, err := New(Config{SharedDir: shared, PollInterval: 200 * time.Millisecond}) // the next server
 	if err != nil {
 		t.Fatal(err)
@@ -480,6 +481,7 @@ func TestDetachAttach(t *testing.T) {
 		"before",
 		"posml: detached from slurm job " + job + ": it runs on; the next posml server takes it back",
 		"posml: reattached to slurm job " + job + " after a restart of posml",
+		"between", // copied from where the detached server stopped
 		"after",
 	}
 	if !slices.Equal(body, want) || !strings.HasPrefix(foot, "posml: exit 0 after ") {
