@@ -461,7 +461,8 @@ func TestDetachAttach(t *testing.T) {
 		t.Fatalf("squeue after Detach: %q; want the job running", out)
 	}
 
-	time.Sleep(1500 * time.Millisecond)                                             // "between" is printed while no server follows the job
+	// "between" is printed while no server follows the job.
+	time.Sleep(1500 * time.Millisecond)
 	b2, err := New(Config{SharedDir: shared, PollInterval: 200 * time.Millisecond}) // the next server
 	if err != nil {
 		t.Fatal(err)
