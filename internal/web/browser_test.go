@@ -3,12 +3,16 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/posml/posml/internal/auth"
+	"github.com/posml/posml/internal/web"
 )
 
 // TestBrowser clicks through the UI in headless Chromium (Debian's
@@ -69,9 +73,17 @@ func TestBrowser(t *testing.T) {
 		}
 	}()
 	defer func() { stopGrow(); <-grew }()
+	// A second UI over the same store that requires a login, for the
+	// login page's steps.
+	users := auth.NewUsers(f.Store)
+	if _, err := users.AddUser(ctx, "alice", "correct horse battery", false); err != nil {
+		t.Fatal(err)
+	}
+	login := httptest.NewServer(web.Handler(web.Deps{Store: f.Store}, web.Options{Users: users}))
+	defer login.Close()
 	cmd := exec.CommandContext(ctx, node, "ui_test.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "POSML_URL="+f.URL, "SCREENSHOT_DIR="+shots)
+	cmd.Env = append(os.Environ(), "POSML_URL="+f.URL, "POSML_LOGIN_URL="+login.URL, "SCREENSHOT_DIR="+shots)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node ui_test.mjs:\n%s", out)
 	if err != nil {

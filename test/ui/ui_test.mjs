@@ -33,9 +33,11 @@ page.setDefaultTimeout(10000);
 const problems = [];
 page.on("pageerror", (e) => problems.push("page error: " + e.message));
 let expect400 = false; // a bad filter is answered 400, which Chromium logs
+let expect401 = false; // so is a wrong password, 401
 page.on("console", (m) => {
   if (m.type() !== "error") return;
   if (expect400 && m.text().includes("status of 400")) return;
+  if (expect401 && m.text().includes("status of 401")) return;
   problems.push("console error: " + m.text());
 });
 page.on("requestfailed", (r) => {
@@ -44,8 +46,10 @@ page.on("requestfailed", (r) => {
   if (r.url().includes("/logs?follow=1") && why.includes("ERR_ABORTED")) return;
   problems.push("request failed: " + r.url() + " " + why);
 });
+const loginBase = process.env.POSML_LOGIN_URL; // a UI that requires a login (the last steps)
 page.on("request", (r) => {
-  if (!r.url().startsWith(base) && !r.url().startsWith("data:")) problems.push("request off the server: " + r.url());
+  const u = r.url();
+  if (!u.startsWith(base) && !(loginBase && u.startsWith(loginBase)) && !u.startsWith("data:")) problems.push("request off the server: " + u);
 });
 
 let passed = 0, failed = 0;
@@ -287,6 +291,38 @@ await step("model version lineage: version → MLflow run → pipeline run → c
   await page.getByRole("heading", { name: "Data marts" }).waitFor();
   await shot("16-marts");
 });
+
+if (loginBase) {
+  await step("login: a page sends to the login form; a wrong password is refused; the right one returns to the page", async () => {
+    await page.goto(loginBase + "/models");
+    expect(page.url() === loginBase + "/login?next=%2Fmodels", "redirected to " + page.url());
+    await page.getByLabel("User name").fill("alice");
+    await page.getByLabel("Password").fill("not her password");
+    expect401 = true;
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "Wrong user name or password." }).waitFor();
+    expect401 = false;
+    expect(await page.getByLabel("User name").inputValue() === "alice", "the name is kept");
+    await shot("17-login-wrong-password");
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(loginBase + "/models");
+    await page.getByRole("heading", { name: "Registered models" }).waitFor();
+    const cookies = await context.cookies(loginBase);
+    const session = cookies.find((c) => c.name === "posml_session");
+    expect(session && session.httpOnly && session.sameSite === "Lax", "session cookie: " + JSON.stringify(session));
+  });
+
+  await step("account: shows who is signed in; logging out ends the session", async () => {
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByText("Signed in as alice").waitFor();
+    await shot("18-account");
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await page.goto(loginBase + "/models");
+    expect(page.url().startsWith(loginBase + "/login"), "after logout /models shows " + page.url());
+  });
+}
 
 await context.close();
 rmSync(profile, { recursive: true, force: true });
