@@ -469,6 +469,20 @@ func e2eIris(t *testing.T, backend e2eBackend) {
 	if got.ModelVersion.RunID != champ.Info.RunID || !slices.Contains(got.ModelVersion.Aliases, "champion") {
 		t.Errorf("link champion: model-versions/get %s 1 = %+v; want run %s, alias champion", e2eProject, got.ModelVersion, champ.Info.RunID)
 	}
+	// The registry's audit trail: version 1 and its alias, by the pipeline run.
+	var events struct {
+		Events []restapi.Event `json:"events"`
+	}
+	call("registry events", "GET", "/api/posml/models/"+e2eProject+"/events", nil, &events)
+	byRun := "pipeline-run:" + first.ID
+	var created, aliased bool
+	for _, ev := range events.Events {
+		created = created || (ev.Action == "model_version.created" && ev.Version == 1 && ev.Actor == byRun)
+		aliased = aliased || (ev.Action == "alias.set" && ev.Version == 1 && ev.Actor == byRun && ev.Details["alias"] == "champion")
+	}
+	if !created || !aliased {
+		t.Errorf("link registry events: %+v; want version 1 created and alias champion set by %s", events.Events, byRun)
+	}
 	var versionOut []restapi.Output
 	for _, o := range first.Outputs {
 		if o.ModelName != "" {

@@ -459,7 +459,7 @@ func newNative(store *sqlstore.Store, cfg nativeConfig, log *slog.Logger) *nativ
 		Notifier: notify.New(notify.Config{URLs: cfg.NotifyURLs, Log: log}),
 		Handler: restapi.Handler(restapi.Config{
 			Projects: svc, Runs: store, WebhookSecret: cfg.WebhookSecret, Log: log, WakeFunc: cfg.WakeFunc,
-			OutputsFunc: store.RunOutputs, DecisionsFunc: store.PromotionDecisionsOfRun,
+			OutputsFunc: store.RunOutputs, DecisionsFunc: store.PromotionDecisionsOfRun, EventsFunc: store.RegistryEvents,
 			Marts: cfg.Marts,
 		}),
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/posml/posml/internal/lineage"
 	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/projects"
+	"github.com/posml/posml/internal/registry"
 	"github.com/posml/posml/internal/sqlstore"
 )
 
@@ -67,6 +68,9 @@ type Config struct {
 	Log *slog.Logger
 	// Marts serves the data mart endpoints (marts.go); nil: none.
 	Marts *MartsConfig
+	// EventsFunc lists a registered model's history (events.go); nil: the
+	// endpoint is not served.
+	EventsFunc func(ctx context.Context, name string, limit, offset int) ([]registry.Event, error)
 }
 
 type handler struct {
@@ -111,6 +115,9 @@ func (h *handler) routes() http.Handler {
 	m.Handle("POST /api/posml/runs/{id}/retry", h.json(h.retryRun))
 	m.Handle("GET /api/posml/runs/{id}/logs", h.json(h.runLogs))
 	m.Handle("POST /api/posml/backfill", h.json(h.backfill))
+	if h.cfg.EventsFunc != nil {
+		m.Handle("GET /api/posml/models/{name}/events", h.json(h.modelEvents))
+	}
 	h.mountMarts(m)
 	m.Handle("/api/posml/", h.json(func(_ http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, &apiError{http.StatusNotFound, "not_found", "no endpoint " + r.Method + " " + r.URL.Path}
