@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -21,5 +23,16 @@ func TestExecutorFlags(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("posml server %v: exit %d, %q; want exit 2 and %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+// TestSourceRegexEnv: an expression Go cannot compile is refused at start
+// with the variable's name.
+func TestSourceRegexEnv(t *testing.T) {
+	var errOut strings.Builder
+	env := map[string]string{"MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX": `^(?!file:)`}
+	err := Run(context.Background(), []string{"server", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, strings.NewReader(""), io.Discard, &errOut, func(k string) string { return env[k] })
+	if ExitCode(err) != 2 || !strings.Contains(errOut.String(), "MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX") || !strings.Contains(errOut.String(), "no look-arounds") {
+		t.Errorf("exit %d, %q; want a usage error naming the variable", ExitCode(err), errOut.String())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,10 @@ type serverConfig struct {
 	// <data-dir>/secret.key, made on first start, with SQLite; none with
 	// PostgreSQL, whose replicas must share one key).
 	SecretKeyFile string
+	// SourceRegex must match every new model version's source
+	// (MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX, as MLflow's
+	// server reads it); nil: any source MLflow accepts.
+	SourceRegex *regexp.Regexp
 	// TrustProxy: a TLS-terminating proxy in front sets X-Forwarded-Proto,
 	// which then decides the cookies' Secure flag.
 	TrustProxy bool
@@ -161,6 +166,12 @@ The server stops gracefully on SIGINT or SIGTERM.`,
 			if cfg.SecretKeyFile == "" {
 				cfg.SecretKeyFile = e.getenv("POSML_SECRET_KEY_FILE")
 			}
+			if re := e.getenv("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX"); re != "" {
+				var err error
+				if cfg.SourceRegex, err = regexp.Compile(re); err != nil {
+					return &usageError{fmt.Errorf("MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX=%q: %w (Go's RE2 syntax: no look-arounds or back-references)", re, err)}
+				}
+			}
 			cfg.TrustProxy, _ = cmd.Flags().GetBool("trust-proxy")
 			if !cmd.Flags().Changed("trust-proxy") {
 				cfg.TrustProxy = isTrue(e.getenv("POSML_TRUST_PROXY"))
@@ -265,7 +276,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 	defer func() { err = errors.Join(err, engineDone()) }()
 	// The tracking store attaches a pipeline run's mart reads to the MLflow
 	// runs its token creates.
-	tracking := mlflowapi.Handler(martLineageStore{store, marts}, art, log)
+	tracking := mlflowapi.HandlerWith(martLineageStore{store, marts}, art, log, mlflowapi.Options{SourceRegex: cfg.SourceRegex})
 	native := nat.Handler
 	uiOpt := web.Options{Log: log}
 	if users != nil { // users (password, token, session) or run tokens

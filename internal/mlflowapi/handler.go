@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"regexp"
 
 	"github.com/posml/posml/internal/artifact"
 	"github.com/posml/posml/internal/sqlstore"
@@ -59,6 +60,8 @@ type handler struct {
 	store Store
 	art   artifact.Store // nil: artifacts/list answers empty lists
 	log   *slog.Logger
+	// sourceRE: Options.SourceRegex.
+	sourceRE *regexp.Regexp
 }
 
 // apiFunc handles one request: it returns the response message (nil for
@@ -83,10 +86,24 @@ func Routes() []Route {
 // the proxy (for artifacts/list); log receives server faults. Unknown paths
 // get 404 ENDPOINT_NOT_FOUND.
 func Handler(store Store, art artifact.Store, log *slog.Logger) http.Handler {
+	return HandlerWith(store, art, log, Options{})
+}
+
+// Options are the settings of the tracking API that MLflow's server takes
+// from its environment.
+type Options struct {
+	// SourceRegex, when set, must match (anywhere, as Python's re.search)
+	// the source of every new model version: MLflow's
+	// MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX.
+	SourceRegex *regexp.Regexp
+}
+
+// HandlerWith is Handler with opt.
+func HandlerWith(store Store, art artifact.Store, log *slog.Logger, opt Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{store: store, art: art, log: log}
+	h := &handler{store: store, art: art, log: log, sourceRE: opt.SourceRegex}
 	m := http.NewServeMux()
 	for _, rt := range h.routes() {
 		for _, p := range Prefixes {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 
+	"github.com/posml/posml"
 	"github.com/posml/posml/internal/registry"
 	"github.com/posml/posml/internal/search"
 	"github.com/posml/posml/internal/sqlstore"
@@ -513,6 +514,9 @@ func (h *handler) createModelVersion(rs RegistryStore, r *http.Request) (any, er
 	}
 	if err := require("name", req.Name, "source", req.Source); err != nil {
 		return nil, err
+	}
+	if h.sourceRE != nil && !h.sourceRE.MatchString(req.Source) {
+		return nil, posml.Errorf(posml.KindInvalid, "Invalid model version source: '"+req.Source+"'.")
 	}
 	tags := registryTags(req.Tags)
 	if !isPromptRequest(tags) { // MLflow does not check the source of a prompt
