@@ -106,6 +106,7 @@ type S3 struct {
 var (
 	_ Store          = (*S3)(nil)
 	_ MultipartStore = (*S3)(nil)
+	_ Pinger         = (*S3)(nil)
 )
 
 // OpenS3 connects to the bucket cfg.Bucket and checks that it exists.
@@ -571,4 +572,17 @@ func (r *recordingReader) Read(p []byte) (int, error) {
 		r.err = err
 	}
 	return n, err
+}
+
+// Ping checks that the bucket answers (a HEAD of the bucket), for the
+// server's readiness check.
+func (s *S3) Ping(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	switch {
+	case err != nil:
+		return fmt.Errorf("artifact store: bucket %s: %w", s.bucket, err)
+	case !ok:
+		return fmt.Errorf("artifact store: bucket %s does not exist", s.bucket)
+	}
+	return nil
 }

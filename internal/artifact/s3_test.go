@@ -377,3 +377,18 @@ func TestS3ProxyMultipartUpload(t *testing.T) {
 		}
 	}
 }
+
+// TestS3Ping: the readiness check sees the bucket, and sees it gone.
+func TestS3Ping(t *testing.T) {
+	ctx := context.Background()
+	s, client, bucket := openTestS3(t, 0)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := client.RemoveBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "bucket "+bucket+" does not exist") {
+		t.Errorf("Ping of a removed bucket: %v", err)
+	}
+}

@@ -55,3 +55,9 @@ type FileInfo struct {
 	IsDir bool
 	Size  int64 // bytes; 0 for a directory
 }
+
+// Pinger is a Store that can tell whether its backend answers (S3); the
+// server's /health asks it. A local store has nothing to ask.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

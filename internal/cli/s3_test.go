@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/posml/posml/internal/artifact"
+	"github.com/posml/posml/internal/sqlstore"
 )
 
 // motoProcAttr is set where the system can kill moto with the test binary.
@@ -88,4 +92,45 @@ func testS3Bucket(t *testing.T) (bucket string, env map[string]string, why strin
 		"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
 		"MLFLOW_S3_ENDPOINT_URL": endpoint,
 	}, ""
+}
+
+// TestReadinessPingsS3: /health's check asks the S3 bucket (at most every
+// 5 s while it answers, at once after a failure).
+func TestReadinessPingsS3(t *testing.T) {
+	bucket, env, why := testS3Bucket(t)
+	if bucket == "" {
+		t.Skip(why)
+	}
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "posml.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s3, err := artifact.OpenS3(ctx, artifact.S3Config{Bucket: bucket, Endpoint: env["MLFLOW_S3_ENDPOINT_URL"],
+		AccessKeyID: env["AWS_ACCESS_KEY_ID"], SecretAccessKey: env["AWS_SECRET_ACCESS_KEY"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := readiness(st, s3)
+	if err := ready(ctx); err != nil {
+		t.Fatalf("ready with the bucket there: %v", err)
+	}
+	u, _ := url.Parse(env["MLFLOW_S3_ENDPOINT_URL"])
+	mc, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], ""), Secure: u.Scheme == "https"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.RemoveBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if last = ready(ctx); last != nil {
+			break
+		}
+	}
+	if last == nil || !strings.Contains(last.Error(), "bucket "+bucket+" does not exist") {
+		t.Errorf("ready after the bucket was removed: %v", last)
+	}
 }

@@ -302,7 +302,7 @@ func runServer(ctx context.Context, e *env, cfg serverConfig) (err error) {
 		// The UI's buttons call the services the REST API uses.
 		UI:     ui,
 		Log:    log,
-		Ready:  func(ctx context.Context) error { return store.CheckSchema(ctx) }, // also fails when the database does not answer
+		Ready:  readiness(store, art),
 		Gauges: func(ctx context.Context) []server.Gauge { return replicaGauges(ctx, store, log) },
 	})
 	return srv.Run(ctx)
@@ -638,4 +638,32 @@ func secretBox(cfg serverConfig) (*sealed.Box, error) {
 		return nil, &usageError{fmt.Errorf("--secret-key-file: %w", err)}
 	}
 	return sealed.New(key)
+}
+
+// readiness is the server's /health check: the database answers with a
+// schema this binary knows, and an artifact store that can be asked (S3)
+// answers too — asked at most every pingEvery, so that frequent probes do
+// not each reach S3.
+func readiness(store *sqlstore.Store, art artifact.Store) func(ctx context.Context) error {
+	const pingEvery = 5 * time.Second
+	var (
+		mu      sync.Mutex
+		checked time.Time
+		last    error
+	)
+	return func(ctx context.Context) error {
+		if err := store.CheckSchema(ctx); err != nil { // also fails when the database does not answer
+			return err
+		}
+		p, ok := art.(artifact.Pinger)
+		if !ok {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(checked) >= pingEvery || last != nil {
+			last, checked = p.Ping(ctx), time.Now()
+		}
+		return last
+	}
 }
