@@ -202,6 +202,10 @@ func (v *validator) executor(e *entry, c *Config) {
 		}
 	case x.Backend == BackendKubernetes:
 		ignored("partition", x.Backend)
+		if x.Image == "" && (m.field("image") == nil || m.field("image").val.isEmpty()) {
+			v.warnAt(m.field("backend").val, "executor.image", "add e.g. image: registry.example.com/ml/iris:1.4 (python3 and your requirements.txt installed)",
+				"is not set: the attempts run in the server's default image (posml server --kube-image), or fail if it has none")
+		}
 	case x.Backend == BackendSlurm:
 		for _, k := range []string{"image", "node_selector", "tolerations", "namespace", "service_account"} {
 			ignored(k, x.Backend)

@@ -89,16 +89,18 @@ func TestExecutorDiagnostics(t *testing.T) {
 			`src/config.yaml:11:20: executor.resources.gpu: must be at least 0, not -1 (write an integer of at least 0)`}},
 		{"gpu under executor", doc("executor:\n  backend: slurm\n  gpu: 1"), []string{
 			`src/config.yaml:11:3: warning: executor.gpu: gpu under executor:; it belongs under executor.resources: (move it under executor.resources:)`}},
-		{"label value read as bool", doc("executor:\n  backend: kubernetes\n  node_selector: {gpu: true}"), []string{
-			`src/config.yaml:11:24: executor.node_selector.gpu: label values are strings, but YAML reads true as a boolean (quote it: gpu: "true")`}},
-		{"toleration with value and Exists", doc("executor:\n  backend: kubernetes\n  tolerations:\n    - {key: a, operator: Exists, value: b}"), []string{
-			`src/config.yaml:12:41: executor.tolerations[0].value: must be empty when operator is Exists (remove value, or use operator: Equal)`}},
-		{"toleration bad effect", doc("executor:\n  backend: kubernetes\n  tolerations:\n    - {key: a, effect: NoSched}"), []string{
-			`src/config.yaml:12:24: executor.tolerations[0].effect: unknown effect "NoSched" (write NoSchedule, PreferNoSchedule or NoExecute, or leave it out for all effects)`}},
-		{"bad namespace", doc("executor:\n  backend: kubernetes\n  namespace: ML_Train"), []string{
-			`src/config.yaml:11:14: executor.namespace: "ML_Train" is not a Kubernetes namespace name (use lowercase letters, digits and '-', at most 63, e.g. namespace: ml-train)`}},
+		{"label value read as bool", doc("executor:\n  backend: kubernetes\n  image: python:3.11\n  node_selector: {gpu: true}"), []string{
+			`src/config.yaml:12:24: executor.node_selector.gpu: label values are strings, but YAML reads true as a boolean (quote it: gpu: "true")`}},
+		{"toleration with value and Exists", doc("executor:\n  backend: kubernetes\n  image: python:3.11\n  tolerations:\n    - {key: a, operator: Exists, value: b}"), []string{
+			`src/config.yaml:13:41: executor.tolerations[0].value: must be empty when operator is Exists (remove value, or use operator: Equal)`}},
+		{"toleration bad effect", doc("executor:\n  backend: kubernetes\n  image: python:3.11\n  tolerations:\n    - {key: a, effect: NoSched}"), []string{
+			`src/config.yaml:13:24: executor.tolerations[0].effect: unknown effect "NoSched" (write NoSchedule, PreferNoSchedule or NoExecute, or leave it out for all effects)`}},
+		{"bad namespace", doc("executor:\n  backend: kubernetes\n  image: python:3.11\n  namespace: ML_Train"), []string{
+			`src/config.yaml:12:14: executor.namespace: "ML_Train" is not a Kubernetes namespace name (use lowercase letters, digits and '-', at most 63, e.g. namespace: ml-train)`}},
 		{"extra_args not a list", doc("executor:\n  backend: slurm\n  extra_args: --qos=high"), []string{
 			`src/config.yaml:11:15: executor.extra_args: must be a list of strings, not a string (write a list, e.g. extra_args: ["--qos=high"])`}},
+		{"kubernetes without an image", doc("executor:\n  backend: kubernetes"), []string{
+			`src/config.yaml:10:12: warning: executor.image: is not set: the attempts run in the server's default image (posml server --kube-image), or fail if it has none (add e.g. image: registry.example.com/ml/iris:1.4 (python3 and your requirements.txt installed))`}},
 		{"image ignored by slurm", doc("executor:\n  backend: slurm\n  image: python:3.11"), []string{
 			`src/config.yaml:11:3: warning: executor.image: is ignored by the slurm backend (remove it, or choose the backend that uses it)`}},
 		{"resources on local", doc("executor:\n  backend: local\n  resources: {gpu: 1}"), []string{
