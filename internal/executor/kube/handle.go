@@ -42,39 +42,26 @@ var badWaiting = map[string]bool{
 }
 
 type handle struct {
+	executor.Control // the log, Wait, Cancel, Detach, Follow
+
 	b    *Backend
 	spec executor.Spec
 	a    *attempt
 	ns   string
 	name string
-	log  *executor.Log
 
 	// attached is set on a handle of Attach: the container may have run
 	// before posml saw it, and its log is streamed from logSince on.
 	attached bool
 	logSince time.Time
-
-	ctlOnce sync.Once
-	ctl     chan control // the first Cancel or Detach
-
-	done   chan struct{} // closed when result is final
-	result executor.Result
 }
 
 var _ executor.Detacher = (*handle)(nil)
 
-// control is a request of Cancel (with its reason) or Detach to run.
-type control struct {
-	detach bool
-	reason string
-}
-
 func newHandle(b *Backend, s executor.Spec, a *attempt, log *executor.Log) *handle {
-	return &handle{
-		b: b, spec: s, a: a, ns: a.job.Namespace, name: a.job.Name, log: log,
-		ctl:  make(chan control, 1),
-		done: make(chan struct{}),
-	}
+	h := &handle{b: b, spec: s, a: a, ns: a.job.Namespace, name: a.job.Name}
+	h.Init(log)
+	return h
 }
 
 func (h *handle) header(started time.Time) string {
@@ -92,50 +79,8 @@ func (h *handle) finish(res executor.Result) {
 	if res.Err != nil && !strings.Contains(line, res.Err.Error()) {
 		line += " (" + res.Err.Error() + ")"
 	}
-	h.log.Line(line)
-	h.close(res)
-}
-
-// close closes the log and publishes res.
-func (h *handle) close(res executor.Result) {
-	if err := h.log.Close(); err != nil {
-		res.Err = errors.Join(res.Err, err)
-	}
-	h.result = res
-	close(h.done)
-}
-
-func (h *handle) Wait() executor.Result {
-	<-h.done
-	return h.result
-}
-
-func (h *handle) Cancel(reason string) {
-	reason = strings.Join(strings.Fields(reason), " ") // one line in the footer
-	if reason == "" {
-		reason = "canceled"
-	}
-	h.ctlOnce.Do(func() { h.ctl <- control{reason: reason} })
-}
-
-// Detach stops following the attempt without touching its Job, which runs
-// on: Wait returns a Result of state executor.Detached. It returns once the
-// log is closed. After the end, or after Cancel, it does nothing; a Cancel
-// after it does nothing either. An attempt that posml is already stopping
-// (its Timeout passed) is not detached: Detach returns when it has ended.
-func (h *handle) Detach() {
-	won := false
-	h.ctlOnce.Do(func() {
-		h.ctl <- control{detach: true}
-		won = true
-	})
-	if won {
-		<-h.done
-	}
-}
-
-func (h *handle) Follow(ctx context.Context, from int64) io.ReadCloser {
-	return h.log.Follow(ctx, from)
+	h.Log.Line(line)
+	h.Publish(res)
 }
 
 // PID is 0: the process runs in a pod.
@@ -183,9 +128,9 @@ loop:
 		case <-tick.C:
 		case <-timeout:
 			o.stop(ctx, executor.TimedOut, fmt.Errorf("%w after %s", executor.ErrTimedOut, h.spec.Timeout))
-		case c := <-h.ctl:
-			if !c.detach {
-				o.stop(ctx, executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, c.reason))
+		case c := <-h.Requests():
+			if !c.Detach {
+				o.stop(ctx, executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, c.Reason))
 				break
 			}
 			if o.cause != "" { // the Job is being deleted: see the stop through
@@ -195,7 +140,7 @@ loop:
 			detached = true
 			break loop
 		case <-o.giveUp:
-			h.log.Line(fmt.Sprintf("posml: job %s/%s still there %s after it was deleted; not waiting any longer", h.ns, h.name, o.graceBound()))
+			h.Log.Line(fmt.Sprintf("posml: job %s/%s still there %s after it was deleted; not waiting any longer", h.ns, h.name, o.graceBound()))
 			res = o.stopped()
 			break loop
 		}
@@ -204,8 +149,8 @@ loop:
 	watching.Wait()
 	if detached {
 		o.cutLogs()
-		h.log.Line(fmt.Sprintf("posml: detached from job %s/%s: it runs on; the next posml server takes it back", h.ns, h.name))
-		h.close(res)
+		h.Log.Line(fmt.Sprintf("posml: detached from job %s/%s: it runs on; the next posml server takes it back", h.ns, h.name))
+		h.Publish(res)
 		return
 	}
 	o.drainLogs()
@@ -214,7 +159,7 @@ loop:
 		err := h.b.client.DeleteSecret(dctx, h.ns, h.name)
 		dcancel()
 		if err != nil && !apierrors.IsNotFound(err) {
-			h.log.Line(fmt.Sprintf("posml: delete secret %s/%s: %v", h.ns, h.name, err))
+			h.Log.Line(fmt.Sprintf("posml: delete secret %s/%s: %v", h.ns, h.name, err))
 		}
 	}
 	h.finish(res)
@@ -402,13 +347,13 @@ func (o *observer) streamLogs(pod string) {
 		rc, err := h.b.client.PodLogs(ctx, h.ns, pod, opts)
 		if err != nil {
 			if ctx.Err() == nil {
-				h.log.Line("posml: pod log unavailable: " + oneLine(err.Error()))
+				h.Log.Line("posml: pod log unavailable: " + oneLine(err.Error()))
 			}
 			return
 		}
 		defer rc.Close()
-		if _, err := io.Copy(h.log, rc); err != nil && ctx.Err() == nil {
-			h.log.Line("posml: pod log broke off: " + oneLine(err.Error()))
+		if _, err := io.Copy(h.Log, rc); err != nil && ctx.Err() == nil {
+			h.Log.Line("posml: pod log broke off: " + oneLine(err.Error()))
 		}
 	}()
 }
@@ -424,7 +369,7 @@ func (o *observer) drainLogs() {
 	case <-time.After(logDrain):
 		o.logCancel()
 		<-o.logDone
-		o.h.log.Line(fmt.Sprintf("posml: pod log still streaming %s after the attempt ended; cut off", logDrain))
+		o.h.Log.Line(fmt.Sprintf("posml: pod log still streaming %s after the attempt ended; cut off", logDrain))
 	}
 }
 
@@ -448,7 +393,7 @@ func (o *observer) stop(ctx context.Context, cause executor.State, err error) {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	if err := o.h.b.deleteJob(rctx, o.h.ns, o.h.name); err != nil {
-		o.h.log.Line("posml: " + oneLine(err.Error()) + " (trying again)")
+		o.h.Log.Line("posml: " + oneLine(err.Error()) + " (trying again)")
 	}
 }
 
@@ -469,7 +414,7 @@ func (o *observer) stopped() executor.Result {
 // result.
 func (o *observer) failNow(ctx context.Context, err error) executor.Result {
 	if derr := o.h.b.deleteJob(ctx, o.h.ns, o.h.name); derr != nil {
-		o.h.log.Line("posml: " + oneLine(derr.Error()))
+		o.h.Log.Line("posml: " + oneLine(derr.Error()))
 	}
 	return o.failed(err)
 }
@@ -543,8 +488,8 @@ func (o *observer) initLog(ctx context.Context, pod string) {
 	if err != nil || len(b) == 0 {
 		return
 	}
-	o.h.log.Line("posml: the end of the unpacking container's log:")
-	o.h.log.Write(b)
+	o.h.Log.Line("posml: the end of the unpacking container's log:")
+	o.h.Log.Write(b)
 }
 
 func condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {

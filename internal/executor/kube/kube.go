@@ -168,7 +168,7 @@ func (b *Backend) Start(ctx context.Context, s executor.Spec) (executor.Handle, 
 		h.finish(res)
 		return h, nil
 	}
-	go h.run(started) // owns the attempt until h.done is closed
+	go h.run(started) // owns the attempt until it publishes the result
 	return h, nil
 }
 
@@ -213,7 +213,7 @@ func (b *Backend) Attach(ctx context.Context, ref string, s executor.Spec) (exec
 	h := newHandle(b, s, attached(job), log)
 	h.attached, h.logSince = true, since
 	log.Line(fmt.Sprintf("posml: reattached to job %s/%s after a restart of posml", ns, name))
-	go h.run(now) // owns the attempt until h.done is closed
+	go h.run(now) // owns the attempt until it publishes the result
 	return h, nil
 }
 

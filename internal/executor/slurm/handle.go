@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/posml/posml/internal/executor"
@@ -20,9 +18,10 @@ const tailInterval = 100 * time.Millisecond
 
 // handle is a submitted or reattached attempt.
 type handle struct {
+	executor.Control // the log, Wait, Cancel, Detach, Follow
+
 	b         *Backend
 	spec      executor.Spec
-	log       *executor.Log
 	python    string
 	partition string
 	dir       string // the attempt's directory in the shared one
@@ -36,28 +35,14 @@ type handle struct {
 	// says, for a reattached job: zero when unknown or not yet.
 	jobStart, jobEnd time.Time
 	ran              bool // a reattached job had started
-
-	ctlOnce sync.Once
-	ctl     chan control // the first Cancel or Detach
-
-	done   chan struct{} // closed when result is final
-	result executor.Result
 }
 
-// control is a Cancel (with its reason) or a Detach.
-type control struct {
-	detach bool
-	reason string
-}
+var _ executor.Detacher = (*handle)(nil)
 
 func newHandle(b *Backend, s executor.Spec, log *executor.Log) *handle {
-	return &handle{
-		b:    b,
-		spec: s,
-		log:  log,
-		ctl:  make(chan control, 1),
-		done: make(chan struct{}),
-	}
+	h := &handle{b: b, spec: s}
+	h.Init(log)
+	return h
 }
 
 // started are the states of a job whose batch script has started.
@@ -74,7 +59,7 @@ func (h *handle) supervise() {
 	ctx := context.Background()
 	stopTail := make(chan struct{})
 	tailed := make(chan struct{})
-	t := &tail{path: h.out, w: h.log, off: h.from}
+	t := &tail{path: h.out, w: h.Log, off: h.from}
 	go func() { // supervise waits for it below
 		defer close(tailed)
 		t.run(stopTail)
@@ -156,9 +141,9 @@ wait:
 			over = check()
 		case <-timeout:
 			terminate(executor.TimedOut, fmt.Errorf("%w after %s", executor.ErrTimedOut, h.spec.Timeout))
-		case c := <-h.ctl:
-			if !c.detach {
-				terminate(executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, c.reason))
+		case c := <-h.Requests():
+			if !c.Detach {
+				terminate(executor.Canceled, fmt.Errorf("%w: %s", executor.ErrCanceled, c.Reason))
 			} else if cause == "" { // else posml is ending the job: finish that
 				detached = true
 				break wait
@@ -181,8 +166,8 @@ wait:
 		// Where the next server resumes copying out.log (see Attach).
 		_ = os.WriteFile(filepath.Join(h.dir, copiedFile), []byte(strconv.FormatInt(t.off, 10)), 0o600)
 		res := executor.Result{State: executor.Detached, ExitCode: -1, Started: began, Ended: ended, Err: t.err}
-		h.log.Line(fmt.Sprintf("posml: detached from slurm job %s: it runs on; the next posml server takes it back", h.job))
-		h.finish(res) // job.sh stays: the attempt has not ended
+		h.Log.Line(fmt.Sprintf("posml: detached from slurm job %s: it runs on; the next posml server takes it back", h.job))
+		h.Publish(res) // job.sh stays: the attempt has not ended
 		return
 	}
 	st := h.b.final(ctx, h.job, last)
@@ -198,46 +183,11 @@ wait:
 		res.Err = errors.Join(res.Err, t.err)
 	}
 	if res.State == executor.Failed && res.Err != nil && st.State != "FAILED" && (res.ExitCode != -1 || res.Signal != "") {
-		h.log.Line("posml: " + res.Err.Error()) // the footer shows only the exit
+		h.Log.Line("posml: " + res.Err.Error()) // the footer shows only the exit
 	}
-	h.log.Line(executor.Footer(res))
+	h.Log.Line(executor.Footer(res))
 	os.Remove(filepath.Join(h.dir, "job.sh")) // it holds the environment's secrets
-	h.finish(res)
-}
-
-// finish closes the log and publishes res.
-func (h *handle) finish(res executor.Result) {
-	if err := h.log.Close(); err != nil {
-		res.Err = errors.Join(res.Err, err)
-	}
-	h.result = res
-	close(h.done)
-}
-
-func (h *handle) Wait() executor.Result {
-	<-h.done
-	return h.result
-}
-
-func (h *handle) Cancel(reason string) {
-	reason = strings.Join(strings.Fields(reason), " ") // one line in the footer
-	if reason == "" {
-		reason = "canceled"
-	}
-	h.ctlOnce.Do(func() { h.ctl <- control{reason: reason} })
-}
-
-// Detach stops supervising the attempt and leaves its job running (see
-// executor.Detacher): Wait then returns a Result of state
-// executor.Detached. The first of Cancel and Detach wins; Detach does
-// nothing after the end, nor while posml is ending the job (Cancel, the
-// timeout, PendingTimeout).
-func (h *handle) Detach() {
-	h.ctlOnce.Do(func() { h.ctl <- control{detach: true} })
-}
-
-func (h *handle) Follow(ctx context.Context, from int64) io.ReadCloser {
-	return h.log.Follow(ctx, from)
+	h.Publish(res)
 }
 
 // PID is 0: the process runs on a node.

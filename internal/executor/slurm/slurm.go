@@ -219,7 +219,7 @@ func (h *handle) submit(ctx context.Context) error {
 		return fmt.Errorf("sbatch: unexpected output %q", out)
 	}
 	h.job = id
-	h.log.Line(h.header())
+	h.Log.Line(h.header())
 	return nil
 }
 
@@ -249,21 +249,17 @@ func (h *handle) header() string {
 
 // fail ends an attempt that could not be submitted.
 func (h *handle) fail(err error) {
-	h.log.Line(h.header())
+	h.Log.Line(h.header())
 	now := time.Now()
 	res := executor.Result{State: executor.Failed, ExitCode: -1, Started: h.submitted, Ended: now, Err: err}
 	if h.submitted.IsZero() {
 		res.Started = now
 	}
-	h.log.Line(executor.Footer(res))
-	if lerr := h.log.Close(); lerr != nil {
-		res.Err = errors.Join(res.Err, lerr)
-	}
+	h.Log.Line(executor.Footer(res))
 	if h.dir != "" {
 		os.Remove(filepath.Join(h.dir, "job.sh"))
 	}
-	h.result = res
-	close(h.done)
+	h.Publish(res)
 }
 
 // status asks squeue about job; found is false when slurmctld no longer
