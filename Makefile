@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/posml/posml/internal/cli.version=$(VERSION)
 
-.PHONY: help build test lint demo bench-tracking bench-engine clean
+.PHONY: help build test lint demo bench-tracking bench-engine bench-executors clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ bench-tracking: build ## benchmark the tracking server (see README, Benchmarks)
 bench-engine: ## benchmark the scheduler tick, fire-to-start latency and per-run overhead
 	$(GO) test ./internal/scheduler -run '^$$' -bench . -benchtime 3x
 	POSML_BENCH_DURABLE=1 $(GO) test ./internal/runner -run '^$$' -bench 'FireToStart|RunOverhead' -benchtime 3x
+
+bench-executors: ## submit-to-running on the test Kubernetes control plane and Slurm cluster (starts them)
+	eval "$$(scripts/slurm.sh)" && eval "$$(scripts/kube.sh)" && \
+	$(GO) test ./internal/executor/kube ./internal/executor/slurm -run '^$$' -bench SubmitToRunning -benchtime 10x
 
 clean: ## remove build output
 	rm -rf bin
