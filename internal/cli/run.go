@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/posml/posml/internal/restapi"
 	"github.com/posml/posml/internal/runner"
 	"github.com/posml/posml/internal/validate"
+	pythonsdk "github.com/posml/posml/sdk/python"
 )
 
 func init() { register(newRunCmd) }
@@ -143,38 +143,35 @@ func runLocal(ctx context.Context, e *env, dir, python, trackingURI string, keep
 	if experiment == "" {
 		experiment = cfg.ProjName
 	}
-	register := st.RegisterModel
-	if register == "" && len(st.ModelNames) > 0 {
-		register = st.ModelNames[0]
-	}
-	q := func(s string) string { b, _ := json.Marshal(s); return string(b) } // a JSON string is a YAML scalar
-	sys := "# Written by posml run --local; src/config.py deep-merges it over src/config.yaml.\nmlflow:\n" +
-		"  tracking_uri: " + q(trackingURI) + "\n  experiment_name: " + q(experiment) + "\n"
-	if register != "" {
-		sys += "  register_model: " + q(register) + "\n"
-	}
-	if err := os.WriteFile(filepath.Join(tree, runner.SystemConfigName), []byte(sys), 0o644); err != nil {
+	// The system config and environment of a pipeline run, built as the
+	// runner builds them, but with the user's own PATH, HOME, token and
+	// virtualenv (their packages), and the Python SDK (workbenchPy) of
+	// this binary on PYTHONPATH before theirs.
+	if err := os.WriteFile(filepath.Join(tree, runner.SystemConfigName),
+		runner.SystemConfig("posml run --local", trackingURI, experiment, runner.RegisteredModel(st), nil), 0o644); err != nil {
 		return err
 	}
-	utc := now.Format(time.RFC3339)
-	env := []string{
-		"MLFLOW_TRACKING_URI=" + trackingURI,
-		"MLFLOW_EXPERIMENT_NAME=" + experiment,
-		"POSML_RUN_ID=local",
-		"POSML_PROJECT=" + cfg.ProjName,
-		"POSML_GIT_COMMIT=" + gitHead(dir),
-		"POSML_LOGICAL_DATE=" + utc,
-		"POSML_DATA_INTERVAL_START=" + utc,
-		"POSML_DATA_INTERVAL_END=" + utc,
-		"LANG=C.UTF-8",
-		"PYTHONUNBUFFERED=1",
+	sdk, err := pythonsdk.Install(filepath.Join(work, "sdk"))
+	if err != nil {
+		return err
 	}
-	// Locally the user's own PATH and HOME apply (their packages), and a
-	// token of their own is passed on.
-	for _, k := range []string{"PATH", "HOME", "MLFLOW_TRACKING_TOKEN", "VIRTUAL_ENV"} {
-		if v := e.getenv(k); v != "" {
-			env = append(env, k+"="+v)
-		}
+	if pp := e.getenv("PYTHONPATH"); pp != "" {
+		sdk += string(os.PathListSeparator) + pp
+	}
+	path, home := e.getenv("PATH"), e.getenv("HOME")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	if home == "" {
+		home = work
+	}
+	env := runner.Env(runner.EnvVars{
+		TrackingURI: trackingURI, Experiment: experiment, RunID: "local", Project: cfg.ProjName, Commit: gitHead(dir),
+		LogicalDate: now, Interval: pipeline.Interval{Start: now, End: now}, Path: path, Home: home,
+		Token: e.getenv("MLFLOW_TRACKING_TOKEN"), SDK: sdk,
+	})
+	if v := e.getenv("VIRTUAL_ENV"); v != "" {
+		env = append(env, "VIRTUAL_ENV="+v)
 	}
 	h, err := (&executor.Local{}).Start(ctx, executor.Spec{
 		AttemptID: "local", Dir: tree, Python: python, Args: []string{"src/train.py"}, Env: env,

@@ -25,6 +25,8 @@ def train():
         print(k + "=" + os.environ.get(k, ""))
     print("tracking_uri=" + str(conf["mlflow"].get("tracking_uri")))
     print("register_model=" + str(conf["mlflow"].get("register_model")))
+    from workbenchPy import GetMartData  # the SDK, as on the platform
+    print("sdk=" + GetMartData.__module__)
     if os.path.exists(os.path.join(SRC_HOME, "FAIL")):
         sys.exit(3)
 
@@ -46,7 +48,7 @@ func TestRunLocal(t *testing.T) {
 	}
 	for _, want := range []string{
 		"MLFLOW_TRACKING_URI=" + s.url, "MLFLOW_EXPERIMENT_NAME=iris", "POSML_RUN_ID=local", "POSML_PROJECT=iris",
-		"POSML_GIT_COMMIT=" + head, "tracking_uri=" + s.url, "register_model=iris",
+		"POSML_GIT_COMMIT=" + head, "tracking_uri=" + s.url, "register_model=iris", "sdk=posml.marts",
 	} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("output lacks %q:\n%s", want, out)

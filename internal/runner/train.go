@@ -170,38 +170,49 @@ func experiment(run pipeline.Run, st pipeline.Settings) string {
 	return run.Project
 }
 
-// systemConfig is the config.yaml the runner writes at the checkout root.
-// It replaces whatever config.yaml the repository has there: the system
-// config belongs to the platform (the seed's operators wrote it), and a
-// value a user wants goes in src/config.yaml, which it is merged over.
-// The conf of a manual run goes in it too, so that train.py sees it
-// through that merge; it cannot change the three mlflow keys the platform
-// sets.
+// systemConfig is the config.yaml the runner writes at the checkout root
+// (see SystemConfig).
 func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Settings, trackingURI string) []byte {
+	return SystemConfig(fmt.Sprintf("pipeline run %s, attempt %d", run.ID, a.N), trackingURI, experiment(run, st), RegisteredModel(st), run.Conf)
+}
+
+// RegisteredModel is the model a run registers: mlflow.register_model,
+// else the first model name.
+func RegisteredModel(st pipeline.Settings) string {
+	if st.RegisterModel == "" && len(st.ModelNames) > 0 {
+		return st.ModelNames[0]
+	}
+	return st.RegisterModel
+}
+
+// SystemConfig is the config.yaml written at the root of a run's checkout
+// (for what: "pipeline run 12, attempt 1"). It replaces whatever
+// config.yaml the repository has there: the system config belongs to the
+// platform (the seed's operators wrote it), and a value a user wants goes
+// in src/config.yaml, which it is merged over. The conf of a manual run
+// goes in it too, so that train.py sees it through that merge; it cannot
+// change the three mlflow keys the platform sets.
+func SystemConfig(what, trackingURI, experiment, register string, conf map[string]any) []byte {
 	q := func(v any) string { b, _ := json.Marshal(v); return string(b) } // JSON is YAML flow style
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by posml for pipeline run %s, attempt %d. It replaces any config.yaml\n", run.ID, a.N)
+	fmt.Fprintf(&b, "# Written by posml for %s. It replaces any config.yaml\n", what)
 	b.WriteString("# of the repository; src/config.py deep-merges it over src/config.yaml.\n")
 	b.WriteString("mlflow:\n")
 	fmt.Fprintf(&b, "  tracking_uri: %s\n", q(trackingURI))
-	fmt.Fprintf(&b, "  experiment_name: %s\n", q(experiment(run, st)))
-	register := st.RegisterModel
-	if register == "" && len(st.ModelNames) > 0 {
-		register = st.ModelNames[0]
-	}
+	fmt.Fprintf(&b, "  experiment_name: %s\n", q(experiment))
 	if register != "" {
 		fmt.Fprintf(&b, "  register_model: %s\n", q(register))
 	}
-	if m, ok := run.Conf["mlflow"].(map[string]any); ok {
+	if m, ok := conf["mlflow"].(map[string]any); ok {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if k != "tracking_uri" && k != "experiment_name" && k != "register_model" {
 				fmt.Fprintf(&b, "  %s: %s\n", q(k), q(m[k]))
 			}
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(run.Conf)) {
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
 		if k != "mlflow" {
-			fmt.Fprintf(&b, "%s: %s\n", q(k), q(run.Conf[k]))
+			fmt.Fprintf(&b, "%s: %s\n", q(k), q(conf[k]))
 		}
 	}
 	return []byte(b.String())
@@ -209,26 +220,45 @@ func (p *Pool) systemConfig(run pipeline.Run, a pipeline.Attempt, st pipeline.Se
 
 // env is the complete environment of a run's processes.
 func (p *Pool) env(run pipeline.Run, st pipeline.Settings, token, trackingURI, sdk string) []string {
+	return Env(EnvVars{
+		TrackingURI: trackingURI, Experiment: experiment(run, st), RunID: run.ID.String(), Project: run.Project, Commit: run.Commit,
+		LogicalDate: run.LogicalDate, Interval: run.DataInterval, Path: p.cfg.Path, Home: p.cfg.Home, Token: token, SDK: sdk,
+	})
+}
+
+// EnvVars are the values of a run's environment.
+type EnvVars struct {
+	TrackingURI, Experiment, RunID, Project, Commit string
+	LogicalDate                                     time.Time
+	Interval                                        pipeline.Interval
+	Path, Home                                      string
+	Token                                           string // MLFLOW_TRACKING_TOKEN, if any
+	SDK                                             string // the Python SDK's directory, put on PYTHONPATH, if any
+}
+
+// Env is the complete environment of a run's processes: nothing of
+// posml's own environment is inherited.
+func Env(v EnvVars) []string {
 	utc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	env := []string{
-		"MLFLOW_TRACKING_URI=" + trackingURI,
-		"MLFLOW_EXPERIMENT_NAME=" + experiment(run, st),
-		"POSML_RUN_ID=" + run.ID.String(),
-		"POSML_PROJECT=" + run.Project,
-		"POSML_GIT_COMMIT=" + run.Commit,
-		"POSML_LOGICAL_DATE=" + utc(run.LogicalDate),
-		"POSML_DATA_INTERVAL_START=" + utc(run.DataInterval.Start),
-		"POSML_DATA_INTERVAL_END=" + utc(run.DataInterval.End),
-		"PATH=" + p.cfg.Path,
-		"HOME=" + p.cfg.Home,
+		"MLFLOW_TRACKING_URI=" + v.TrackingURI,
+		"MLFLOW_EXPERIMENT_NAME=" + v.Experiment,
+		"POSML_RUN_ID=" + v.RunID,
+		"POSML_PROJECT=" + v.Project,
+		"POSML_GIT_COMMIT=" + v.Commit,
+		"POSML_LOGICAL_DATE=" + utc(v.LogicalDate),
+		"POSML_DATA_INTERVAL_START=" + utc(v.Interval.Start),
+		"POSML_DATA_INTERVAL_END=" + utc(v.Interval.End),
+		"PATH=" + v.Path,
+		"HOME=" + v.Home,
 		"LANG=C.UTF-8",
 		"PYTHONUNBUFFERED=1", // a live log
 	}
-	if token != "" {
-		env = append(env, "MLFLOW_TRACKING_TOKEN="+token)
+	if v.Token != "" {
+		env = append(env, "MLFLOW_TRACKING_TOKEN="+v.Token)
 	}
-	if sdk != "" {
-		env = append(env, "PYTHONPATH="+sdk)
+	if v.SDK != "" {
+		env = append(env, "PYTHONPATH="+v.SDK)
 	}
 	return env
 }
