@@ -116,6 +116,14 @@ MLflow clients send MLFLOW_TRACKING_USERNAME/PASSWORD or a user token (posml
 token create) as MLFLOW_TRACKING_TOKEN, the UI asks for a login. --no-auth
 turns this off, with a warning.
 
+Executors: train attempts run as processes of the server, or, for projects
+whose executor: section asks for it, as Kubernetes Jobs (--kube-config) or
+Slurm batch jobs (--slurm-shared-dir); cluster jobs outlive a restart of the
+server, which takes them back.
+
+Stored credentials (git tokens, SSH keys, source DSNs) are encrypted with
+--secret-key-file (with SQLite, <data-dir>/secret.key is made on first start).
+
 The server stops gracefully on SIGINT or SIGTERM.`,
 		Example: `  posml server
   posml server --addr 0.0.0.0:5000 --data-dir /var/lib/posml
