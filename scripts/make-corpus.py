@@ -146,3 +146,22 @@ case("script-trigger-file-missing", files={"src/train_trigger.py": None})
 case("script-trigger-no-kwargs", files={"src/train_trigger.py": HEADER + "\n\ndef train_trigger(conf):\n    return True\n"})
 case("script-trigger-function-missing", files={"src/train_trigger.py": HEADER + "\n\ndef check(**kwargs):\n    return True\n"})
 print(len(os.listdir(ROOT)))
+# executor: section (issue 9)
+case("ok-executor-kubernetes-gpu", config=CONFIG + """
+executor:
+  backend: kubernetes
+  image: registry.example.com/ml/iris:1.4
+  resources: {cpu: 2, memory: 4Gi, gpu: 1}
+  tolerations:
+    - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+""")
+case("config-executor-broken", config=CONFIG + """
+executor:
+  backend: slrum
+  partition: gpu
+  resources:
+    cpu: two
+    memory: 16GB
+  gpu: 2
+""")
+

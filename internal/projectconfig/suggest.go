@@ -5,12 +5,15 @@ import (
 	"strings"
 )
 
-// editDistance is the Levenshtein distance between a and b, ignoring case
-// and treating '-' like '_' (proj-name is a typo of proj_name).
+// editDistance is the edit distance between a and b counting a swap of two
+// adjacent characters as one edit (optimal string alignment: "slrum" is one
+// edit from "slurm"), ignoring case and treating '-' like '_' (proj-name is
+// a typo of proj_name).
 func editDistance(a, b string) int {
 	norm := func(s string) []rune { return []rune(strings.ReplaceAll(strings.ToLower(s), "-", "_")) }
 	ra, rb := norm(a), norm(b)
-	prev := make([]int, len(rb)+1)
+	prev2 := make([]int, len(rb)+1) // row i-2
+	prev := make([]int, len(rb)+1)  // row i-1
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
 		prev[j] = j
@@ -23,8 +26,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

@@ -16,6 +16,9 @@ func TestEditDistance(t *testing.T) {
 		{"kitten", "sitting", 3},
 		{"train_schedule_intervl", "train_schedule_interval", 1},
 		{"Proj-Name", "proj_name", 0}, // case and dashes do not count
+		{"slrum", "slurm", 1},         // a swap of neighbours is one edit
+		{"ab", "ba", 1},
+		{"ca", "abc", 3}, // optimal string alignment: no edit of a swapped pair
 		{"서울", "서울", 0},
 	}
 	for _, tt := range tests {
@@ -34,6 +37,7 @@ func TestClosest(t *testing.T) {
 		{"retires", []string{"retries"}},
 		{"mlfow", []string{"mlflow"}},
 		{"cachup", []string{"catchup"}},
+		{"retreis", []string{"retries"}},
 		{"xyz", nil},
 		{"t", nil}, // one letter is no basis for a guess
 	}

@@ -1,0 +1,16 @@
+import os
+import sys
+
+SRC_HOME = os.path.dirname(os.path.realpath(__file__))
+if SRC_HOME not in sys.path:
+    sys.path.append(SRC_HOME)
+
+from modeling import modeling
+
+
+def train():
+    modeling()
+
+
+if __name__ == "__main__":
+    train()
