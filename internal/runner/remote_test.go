@@ -12,6 +12,7 @@ import (
 	"github.com/posml/posml/internal/executor"
 	"github.com/posml/posml/internal/executor/slurm"
 	"github.com/posml/posml/internal/pipeline"
+	"github.com/posml/posml/internal/sqlstore"
 )
 
 // slurmBackend returns the Slurm backend on the test cluster
@@ -197,6 +198,69 @@ func TestAdoptRemote(t *testing.T) {
 		t.Fatalf("run %s (%s), attempts %+v; want succeeded with the one attempt %s\n%s", got.State, got.Reason, atts, ref, log)
 	}
 	for _, want := range []string{"before", "detached from slurm job", "reattached to slurm job", "after the restart", "posml: exit 0"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// TestAdoptRemoteAcrossReplicas: two replicas on one PostgreSQL database;
+// replica a starts a train attempt on Slurm and goes away; when its lease
+// expires, replica b takes the lease over and the job back (instead of
+// failing it "replica lost"), and the run ends with that one attempt.
+func TestAdoptRemoteAcrossReplicas(t *testing.T) {
+	b := slurmBackend(t)
+	u := postgresURL(t)
+	e := newEnv(t)
+	e.store = openURL(t, u)
+	ctx := context.Background()
+	p := e.project("adoptlease", map[string]string{
+		"src/config.yaml": configYAML("adoptlease", "retries: 0\nexecutor:\n  backend: slurm\n"),
+		"src/train.py":    trainHeader + "print('before', flush=True)\ntime.sleep(5)\nprint('after the take-over')\n",
+	})
+	router := &executor.Router{Local: &executor.Local{}, Remote: map[string]executor.RemoteBackend{"slurm": b}}
+	const lease = 2 * time.Second
+	replica := func(id string) *Pool {
+		st := openURL(t, u)
+		r := sqlstore.Replica{ID: id, Host: "test", PID: os.Getpid(), StartedAt: time.Now(), LeaseTimeout: lease}
+		return e.pool(Deps{Store: st, Leases: testLeases{st, r}, Backend: router}, func(c *Config) {
+			c.ReplicaID, c.LeaseTimeout, c.Shared = id, lease, true
+			c.RunsDir = filepath.Join(e.runsDir, id)
+			c.Executor = pipeline.ExecutorPolicy{Allowed: []string{"local", "slurm"}}
+		})
+	}
+	a := replica("a")
+	actx, stopA := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx) }()
+	r, err := e.store.CreatePipelineRun(ctx, pipeline.Run{ProjectID: p.ID, Pipeline: pipeline.Train, Cause: pipeline.CauseManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Wake()
+	var ref string
+	for deadline := time.Now().Add(30 * time.Second); ref == ""; time.Sleep(100 * time.Millisecond) {
+		if atts := e.attempts(r.ID); len(atts) == 1 && strings.HasPrefix(atts[0].Handle, "slurm:") {
+			if log, _ := os.ReadFile(atts[0].LogPath); strings.Contains(string(log), "before") {
+				ref = atts[0].Handle
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the attempt did not start on slurm within 30 s")
+		}
+	}
+	stopA() // replica a goes away: its lease is no longer renewed
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	start(t, replica("b"))
+	got := e.wait(r.ID, 60*time.Second)
+	atts := e.attempts(r.ID)
+	log := readLog(t, atts[0])
+	if got.State != pipeline.Succeeded || len(atts) != 1 || atts[0].Handle != ref {
+		t.Fatalf("run %s (%s), attempts %+v; want succeeded with the one attempt %s\n%s", got.State, got.Reason, atts, ref, log)
+	}
+	for _, want := range []string{"before", "reattached to slurm job", "after the take-over", "posml: exit 0"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
