@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,45 +16,14 @@ import (
 	"time"
 
 	"github.com/posml/posml/internal/gitrepo"
+	"github.com/posml/posml/internal/pgtest"
 	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/projectconfig"
 	"github.com/posml/posml/internal/sqlstore"
 )
 
-// postgresURL returns a URL whose search_path is a fresh schema, dropped
-// after the test; it skips the test without POSML_TEST_POSTGRES_URL.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("POSML_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("POSML_TEST_POSTGRES_URL is not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if a, err := sql.Open("pgx", base); err == nil {
-			a.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			a.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresURL is pgtest.URL.
+func postgresURL(t *testing.T) string { return pgtest.URL(t) }
 
 // TestMigrateConcurrent: several `posml migrate` at once on one empty
 // PostgreSQL schema: one applies every migration, the others wait for its

@@ -3,14 +3,10 @@ package mlflowapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +21,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/posml/posml/internal/artifact"
+	"github.com/posml/posml/internal/pgtest"
 	"github.com/posml/posml/internal/sqlstore"
 )
 
@@ -137,37 +134,8 @@ func replicasOf(t *testing.T) int {
 	return 1
 }
 
-// postgresURL returns a URL whose search_path is a fresh schema, dropped
-// after the test.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("POSML_TEST_POSTGRES_URL")
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if a, err := sql.Open("pgx", base); err == nil {
-			a.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			a.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresURL is pgtest.URL.
+func postgresURL(t *testing.T) string { return pgtest.URL(t) }
 
 // motoSysProcAttr is set where the system can kill moto with its parent.
 var motoSysProcAttr *syscall.SysProcAttr

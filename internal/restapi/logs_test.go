@@ -3,19 +3,16 @@ package restapi
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/posml/posml/internal/pgtest"
 	"github.com/posml/posml/internal/pipeline"
 	"github.com/posml/posml/internal/projects"
 	"github.com/posml/posml/internal/sqlstore"
@@ -53,37 +50,8 @@ func databases(t *testing.T) map[string]func(t *testing.T) string {
 	return dbs
 }
 
-// postgresURL returns a URL whose search_path is a fresh schema, dropped
-// after the test.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("POSML_TEST_POSTGRES_URL")
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if a, err := sql.Open("pgx", base); err == nil {
-			a.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			a.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresURL is pgtest.URL.
+func postgresURL(t *testing.T) string { return pgtest.URL(t) }
 
 // follow opens the followed log of run id on e; next returns the next
 // event as "event|data" (event empty for a log line).
